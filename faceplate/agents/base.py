@@ -1,0 +1,61 @@
+"""The streaming interface every LLM provider implements."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, Literal, Protocol
+
+import msgspec
+
+from faceplate.structs import Message, ToolCall
+
+ModelFinish = Literal["stop", "tool_calls", "length"]
+
+
+class ToolSpec(msgspec.Struct, frozen=True, kw_only=True):
+    """A tool offered to the model, under the name the model sees."""
+
+    name: str
+    description: str
+    input_schema: dict[str, Any]
+
+
+class TextDelta(msgspec.Struct, frozen=True, kw_only=True):
+    text: str
+
+
+class ToolCallRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """A complete tool call, emitted once all of its streamed fragments arrived."""
+
+    tool_call: ToolCall
+
+
+class Usage(msgspec.Struct, frozen=True, kw_only=True):
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+
+
+class Finish(msgspec.Struct, frozen=True, kw_only=True):
+    """Always the last event of a successful stream."""
+
+    reason: ModelFinish
+    usage: Usage | None = None
+
+
+ModelEvent = TextDelta | ToolCallRequest | Finish
+
+
+class LLMError(Exception):
+    """The model could not answer: timeout, HTTP error, or a stream broken mid-way."""
+
+
+class ChatModel(Protocol):
+    """One LLM provider. `history` is the stored conversation, oldest first."""
+
+    name: str
+
+    def stream(
+        self, *, system: str, history: Sequence[Message], tools: Sequence[ToolSpec]
+    ) -> AsyncIterator[ModelEvent]: ...
+
+    async def aclose(self) -> None: ...
