@@ -1,0 +1,48 @@
+"""Domain errors, each with its default message as docstring.
+
+Exception tree:
+* FaceplateError
+  x NotFound
+  x Conflict
+  x Invalid
+  x Unauthorized
+  x Unavailable
+  x UpstreamError
+"""
+
+from __future__ import annotations
+
+
+class FaceplateError(Exception):
+    """Unexpected faceplate error."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or self.__doc__)
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0])
+
+
+class NotFound(FaceplateError):
+    """Not found."""
+
+
+class Conflict(FaceplateError):
+    """A row with the same natural key already exists."""
+
+
+class Invalid(FaceplateError):
+    """The request is not valid."""
+
+
+class Unauthorized(FaceplateError):
+    """Missing or invalid bearer token."""
+
+
+class Unavailable(FaceplateError):
+    """The database is unavailable."""
+
+
+class UpstreamError(FaceplateError):
+    """An upstream server failed."""

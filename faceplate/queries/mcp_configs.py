@@ -1,0 +1,81 @@
+"""Queries of sql/mcp_configs/."""
+
+from __future__ import annotations
+
+from typing import Final
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from faceplate.db import Conn, rowcount
+from faceplate.errors import Conflict
+from faceplate.sql import QUERIES
+from faceplate.structs import McpConfig, McpServerConfig
+
+_CREATE: Final = QUERIES["create_mcp_config"].text
+_GET: Final = QUERIES["get_mcp_config"].text
+_LIST: Final = QUERIES["list_mcp_configs"].text
+_LIST_ENABLED: Final = QUERIES["list_enabled_mcp_configs"].text
+_UPDATE: Final = QUERIES["update_mcp_config"].text
+_DELETE: Final = QUERIES["delete_mcp_config"].text
+
+_NAME_TAKEN: Final = "an MCP config with this name already exists"
+
+
+async def create_mcp_config(
+    conn: Conn, *, id: UUID, user_id: UUID, name: str, config: McpServerConfig, enabled: bool
+) -> McpConfig:
+    """sql/mcp_configs/create_mcp_config.sql; raises Conflict on a taken name."""
+    try:
+        row = await conn.fetchrow(_CREATE, id, user_id, name, config, enabled)
+    except asyncpg.UniqueViolationError as e:
+        if e.constraint_name == "mcp_configs_user_name_key":
+            raise Conflict(_NAME_TAKEN) from e
+        raise
+    assert row is not None
+    return msgspec.convert(dict(row), McpConfig)
+
+
+async def get_mcp_config(conn: Conn, *, user_id: UUID, config_id: UUID) -> McpConfig | None:
+    """sql/mcp_configs/get_mcp_config.sql"""
+    row = await conn.fetchrow(_GET, user_id, config_id)
+    return None if row is None else msgspec.convert(dict(row), McpConfig)
+
+
+async def list_mcp_configs(
+    conn: Conn, *, user_id: UUID, after_name: str | None, limit: int
+) -> list[McpConfig]:
+    """sql/mcp_configs/list_mcp_configs.sql"""
+    rows = await conn.fetch(_LIST, user_id, after_name, limit)
+    return [msgspec.convert(dict(r), McpConfig) for r in rows]
+
+
+async def list_enabled_mcp_configs(conn: Conn, *, user_id: UUID) -> list[McpConfig]:
+    """sql/mcp_configs/list_enabled_mcp_configs.sql"""
+    rows = await conn.fetch(_LIST_ENABLED, user_id)
+    return [msgspec.convert(dict(r), McpConfig) for r in rows]
+
+
+async def update_mcp_config(
+    conn: Conn,
+    *,
+    user_id: UUID,
+    config_id: UUID,
+    name: str,
+    config: McpServerConfig,
+    enabled: bool,
+) -> McpConfig | None:
+    """sql/mcp_configs/update_mcp_config.sql; raises Conflict on a taken name."""
+    try:
+        row = await conn.fetchrow(_UPDATE, user_id, config_id, name, config, enabled)
+    except asyncpg.UniqueViolationError as e:
+        if e.constraint_name == "mcp_configs_user_name_key":
+            raise Conflict(_NAME_TAKEN) from e
+        raise
+    return None if row is None else msgspec.convert(dict(row), McpConfig)
+
+
+async def delete_mcp_config(conn: Conn, *, user_id: UUID, config_id: UUID) -> int:
+    """sql/mcp_configs/delete_mcp_config.sql"""
+    return rowcount(await conn.execute(_DELETE, user_id, config_id))

@@ -1,0 +1,96 @@
+"""Queries of sql/messages/."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Final
+from uuid import UUID
+
+import msgspec
+
+from faceplate.db import Conn, rowcount
+from faceplate.sql import QUERIES
+from faceplate.structs import FinishReason, Message, Role, ToolCall, ToolResult
+
+_CREATE: Final = QUERIES["create_message"].text
+_LIST: Final = QUERIES["list_messages"].text
+_HISTORY: Final = QUERIES["list_history"].text
+_UPDATE_CONTENT: Final = QUERIES["update_message_content"].text
+_FINISH: Final = QUERIES["finish_message"].text
+_INTERRUPT: Final = QUERIES["mark_streaming_interrupted"].text
+
+
+async def create_message(
+    conn: Conn,
+    *,
+    user_id: UUID,
+    conversation_id: UUID,
+    id: UUID,
+    role: Role,
+    content: str,
+    tool_calls: Sequence[ToolCall] | None = None,
+    tool_results: Sequence[ToolResult] | None = None,
+    finish_reason: FinishReason | None = None,
+    title_if_untitled: str | None = None,
+) -> Message | None:
+    """sql/messages/create_message.sql; None when the conversation is not the user's."""
+    row = await conn.fetchrow(
+        _CREATE,
+        user_id,
+        conversation_id,
+        id,
+        role,
+        content,
+        tool_calls,
+        tool_results,
+        finish_reason,
+        title_if_untitled,
+    )
+    return None if row is None else msgspec.convert(dict(row), Message)
+
+
+async def list_messages(
+    conn: Conn,
+    *,
+    user_id: UUID,
+    conversation_id: UUID,
+    after_created_at: datetime | None,
+    after_id: UUID | None,
+    limit: int,
+) -> list[Message]:
+    """sql/messages/list_messages.sql"""
+    rows = await conn.fetch(_LIST, user_id, conversation_id, after_created_at, after_id, limit)
+    return [msgspec.convert(dict(r), Message) for r in rows]
+
+
+async def list_history(conn: Conn, *, user_id: UUID, conversation_id: UUID) -> list[Message]:
+    """sql/messages/list_history.sql"""
+    rows = await conn.fetch(_HISTORY, user_id, conversation_id)
+    return [msgspec.convert(dict(r), Message) for r in rows]
+
+
+async def update_message_content(
+    conn: Conn, *, user_id: UUID, message_id: UUID, content: str
+) -> int:
+    """sql/messages/update_message_content.sql"""
+    return rowcount(await conn.execute(_UPDATE_CONTENT, user_id, message_id, content))
+
+
+async def finish_message(
+    conn: Conn,
+    *,
+    user_id: UUID,
+    message_id: UUID,
+    content: str,
+    tool_calls: Sequence[ToolCall] | None,
+    finish_reason: FinishReason,
+) -> Message | None:
+    """sql/messages/finish_message.sql"""
+    row = await conn.fetchrow(_FINISH, user_id, message_id, content, tool_calls, finish_reason)
+    return None if row is None else msgspec.convert(dict(row), Message)
+
+
+async def mark_streaming_interrupted(conn: Conn) -> int:
+    """sql/messages/mark_streaming_interrupted.sql"""
+    return rowcount(await conn.execute(_INTERRUPT))

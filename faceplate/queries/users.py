@@ -1,0 +1,42 @@
+"""Queries of sql/users/."""
+
+from __future__ import annotations
+
+from typing import Final
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from faceplate.db import Conn
+from faceplate.errors import Conflict
+from faceplate.sql import QUERIES
+from faceplate.structs import User
+
+_UPSERT: Final = QUERIES["upsert_user"].text
+_GET: Final = QUERIES["get_user"].text
+_GET_BY_SUBJECT: Final = QUERIES["get_user_by_subject"].text
+
+
+async def upsert_user(conn: Conn, *, id: UUID, subject_id: str, email: str) -> User:
+    """sql/users/upsert_user.sql; raises Conflict when another subject holds the email."""
+    try:
+        row = await conn.fetchrow(_UPSERT, id, subject_id, email)
+    except asyncpg.UniqueViolationError as e:
+        if e.constraint_name == "users_email_key":
+            raise Conflict("email belongs to another user") from e
+        raise
+    assert row is not None
+    return msgspec.convert(dict(row), User)
+
+
+async def get_user(conn: Conn, *, user_id: UUID) -> User | None:
+    """sql/users/get_user.sql"""
+    row = await conn.fetchrow(_GET, user_id)
+    return None if row is None else msgspec.convert(dict(row), User)
+
+
+async def get_user_by_subject(conn: Conn, *, subject_id: str) -> User | None:
+    """sql/users/get_user_by_subject.sql"""
+    row = await conn.fetchrow(_GET_BY_SUBJECT, subject_id)
+    return None if row is None else msgspec.convert(dict(row), User)

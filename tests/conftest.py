@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg.sql import SQL, Identifier
+import pytest
+
+from faceplate import migrate
+from faceplate.db import Database, open_database
+
+TEMPLATE = "faceplate_template"
+
+# Database names cannot be parameters: psycopg quotes them as identifiers.
+_CREATE = SQL("CREATE DATABASE {}")
+_CREATE_FROM = SQL("CREATE DATABASE {} TEMPLATE {}")
+_DROP = SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+
+
+def with_database(url: str, name: str) -> str:
+    """The same server URL, pointing at another database."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def _docker_postgres(stack: ExitStack) -> str | None:
+    """A postgres:18 container on tmpfs when a Docker engine answers, else None."""
+    try:
+        import docker
+        from testcontainers.postgres import PostgresContainer
+
+        docker.from_env(timeout=3).ping()
+    except Exception:
+        return None
+    container = PostgresContainer("postgres:18", driver=None)
+    container.with_kwargs(tmpfs={"/var/lib/postgresql": "rw"})
+    container.with_command("postgres -c fsync=off -c synchronous_commit=off "
+                           "-c full_page_writes=off -c jit=off -c max_connections=300")
+    stack.enter_context(container)
+    url: str = container.get_connection_url()
+    return url
+
+
+def _embedded_postgres(stack: ExitStack) -> str:
+    from faceplate.embedded import start_embedded
+
+    data = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="faceplate-test-")))
+    url = start_embedded(data, cleanup="delete")
+    with psycopg.connect(url, autocommit=True) as admin:
+        # A throwaway server: durability buys nothing and costs the suite its speed.
+        admin.execute("ALTER SYSTEM SET fsync = off")
+        admin.execute("ALTER SYSTEM SET synchronous_commit = off")
+        admin.execute("ALTER SYSTEM SET full_page_writes = off")
+        admin.execute("ALTER SYSTEM SET jit = off")
+        admin.execute("SELECT pg_reload_conf()")
+    return url
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> Iterator[str]:
+    with ExitStack() as stack:
+        url = os.environ.get("FACEPLATE_TEST_DATABASE_URL") or _docker_postgres(stack)
+        yield url or _embedded_postgres(stack)
+
+
+@pytest.fixture(scope="session")
+def template_url(pg_server_url: str) -> str:
+    with psycopg.connect(pg_server_url, autocommit=True) as admin:
+        admin.execute(_DROP.format(Identifier(TEMPLATE)))
+        admin.execute(_CREATE.format(Identifier(TEMPLATE)))
+    url = with_database(pg_server_url, TEMPLATE)
+    migrate.apply(url)
+    return url
+
+
+@pytest.fixture
+def database_url(pg_server_url: str, template_url: str) -> Iterator[str]:
+    name = f"t_{uuid.uuid4().hex}"
+    with psycopg.connect(pg_server_url, autocommit=True) as admin:
+        admin.execute(_CREATE_FROM.format(Identifier(name), Identifier(TEMPLATE)))
+    try:
+        yield with_database(pg_server_url, name)
+    finally:
+        with psycopg.connect(pg_server_url, autocommit=True) as admin:
+            admin.execute(_DROP.format(Identifier(name)))
+
+
+@pytest.fixture
+def empty_database_url(pg_server_url: str) -> Iterator[str]:
+    name = f"e_{uuid.uuid4().hex}"
+    with psycopg.connect(pg_server_url, autocommit=True) as admin:
+        admin.execute(_CREATE.format(Identifier(name)))
+    try:
+        yield with_database(pg_server_url, name)
+    finally:
+        with psycopg.connect(pg_server_url, autocommit=True) as admin:
+            admin.execute(_DROP.format(Identifier(name)))
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = await open_database(database_url, min_size=1, max_size=20, timeout_s=5)
+    try:
+        yield database
+    finally:
+        await database.close()
