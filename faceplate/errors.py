@@ -5,6 +5,7 @@ Exception tree:
   x NotFound
   x Conflict
   x Invalid
+  x PayloadTooLarge
   x Unauthorized
   x Unavailable
   x UpstreamError
@@ -34,6 +35,10 @@ class Conflict(FaceplateError):
 
 class Invalid(FaceplateError):
     """The request is not valid."""
+
+
+class PayloadTooLarge(FaceplateError):
+    """The request body is over 1 MiB."""
 
 
 class Unauthorized(FaceplateError):

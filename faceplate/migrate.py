@@ -34,7 +34,9 @@ def apply(database_url: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
     return [m.id for m in pending]
 
 
-def rollback(database_url: str, directory: Path = MIGRATIONS_DIR, *, all: bool = False) -> list[str]:
+def rollback(
+    database_url: str, directory: Path = MIGRATIONS_DIR, *, all: bool = False
+) -> list[str]:
     """Roll back the newest applied migration (or all of them); return the ids rolled back."""
     backend, migrations = _backend_and_migrations(database_url, directory)
     with backend.lock():

@@ -9,8 +9,8 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
-from psycopg.sql import SQL, Identifier
 import pytest
+from psycopg.sql import SQL, Identifier
 
 from faceplate import migrate
 from faceplate.db import Database, open_database
@@ -40,8 +40,10 @@ def _docker_postgres(stack: ExitStack) -> str | None:
         return None
     container = PostgresContainer("postgres:18", driver=None)
     container.with_kwargs(tmpfs={"/var/lib/postgresql": "rw"})
-    container.with_command("postgres -c fsync=off -c synchronous_commit=off "
-                           "-c full_page_writes=off -c jit=off -c max_connections=300")
+    container.with_command(
+        "postgres -c fsync=off -c synchronous_commit=off "
+        "-c full_page_writes=off -c jit=off -c max_connections=300"
+    )
     stack.enter_context(container)
     url: str = container.get_connection_url()
     return url

@@ -1,0 +1,131 @@
+"""The Starlette app: routes, error handlers, and the lifespan that owns pool and clients."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from faceplate import migrate
+from faceplate.auth import CognitoVerifier, DevVerifier, Verifier
+from faceplate.auth.dev import load_or_create_secret
+from faceplate.db import open_database
+from faceplate.embedded import start_embedded
+from faceplate.errors import Unavailable
+from faceplate.openapi import openapi_route
+from faceplate.routes import conversations, health, mcp_configs, me
+from faceplate.secrets import SecretBox, load_or_create_key
+from faceplate.services import health as health_service
+from faceplate.services import turns_startup
+from faceplate.services.mcp_configs import McpConfigs
+from faceplate.services.users import UserDirectory
+from faceplate.settings import Settings, load_settings
+from faceplate.state import AppState, State
+from faceplate.tools.sessions import McpSessionManager
+from faceplate.turns.registry import TurnRegistry
+from faceplate.web.failures import EXCEPTION_HANDLERS
+
+_log = logging.getLogger("faceplate")
+_SCHEMA_POLL_S = 5.0
+
+ROUTES = [
+    Route("/healthz", health.healthz, methods=["GET"]),
+    Route("/readyz", health.readyz, methods=["GET"]),
+    Route("/v1/me", me.get_me, methods=["GET"]),
+    Route("/v1/conversations", conversations.create_conversation, methods=["POST"]),
+    Route("/v1/conversations", conversations.list_conversations, methods=["GET"]),
+    Route("/v1/conversations/{id}", conversations.get_conversation, methods=["GET"]),
+    Route("/v1/conversations/{id}", conversations.rename_conversation, methods=["PATCH"]),
+    Route("/v1/conversations/{id}", conversations.delete_conversation, methods=["DELETE"]),
+    Route("/v1/conversations/{id}/messages", conversations.list_messages, methods=["GET"]),
+    Route("/v1/mcp-configs", mcp_configs.create_mcp_config, methods=["POST"]),
+    Route("/v1/mcp-configs", mcp_configs.list_mcp_configs, methods=["GET"]),
+    Route("/v1/mcp-configs/{id}", mcp_configs.get_mcp_config, methods=["GET"]),
+    Route("/v1/mcp-configs/{id}", mcp_configs.patch_mcp_config, methods=["PATCH"]),
+    Route("/v1/mcp-configs/{id}", mcp_configs.delete_mcp_config, methods=["DELETE"]),
+    Route("/v1/mcp-configs/{id}/tools", mcp_configs.list_tools, methods=["GET"]),
+]
+
+
+async def _database_url(settings: Settings) -> str:
+    """The configured URL; in dev without one, the embedded server (schema migrated)."""
+    url = settings.database_url
+    if url is None:
+        url = await asyncio.to_thread(start_embedded, settings.data_dir)
+    if settings.auth == "dev":
+        applied = await asyncio.to_thread(migrate.apply, url)
+        if applied:
+            _log.info("applied migrations: %s", ", ".join(applied))
+    return url
+
+
+def _verifier(settings: Settings) -> Verifier:
+    if settings.auth == "cognito":
+        return CognitoVerifier(settings.issuer, settings.jwks, settings.cognito_client_ids)
+    return DevVerifier(load_or_create_secret(settings.data_dir))
+
+
+async def _watch_schema(state: AppState) -> None:
+    """Cognito mode never migrates: poll until a deploy has brought the schema to head."""
+    while not state.schema_ready:
+        with contextlib.suppress(Unavailable):
+            state.schema_ready = await health_service.schema_at_head(state.db)
+        if not state.schema_ready:
+            await asyncio.sleep(_SCHEMA_POLL_S)
+    await turns_startup.recover(state.db)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """The app; settings are read from the environment at start-up when not given."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[State]:
+        s = settings if settings is not None else load_settings()
+        url = await _database_url(s)
+        db = await open_database(
+            url, min_size=s.db_pool_min, max_size=s.db_pool_max, timeout_s=s.db_pool_timeout_s
+        )
+        box = SecretBox(s.secret_key or load_or_create_key(s.data_dir))
+        sessions = McpSessionManager(
+            stdio_commands=s.mcp_stdio_commands, allow_private=s.mcp_allow_private
+        )
+        state = AppState(
+            settings=s,
+            db=db,
+            verifier=_verifier(s),
+            users=UserDirectory(db),
+            mcp_configs=McpConfigs(
+                db,
+                box,
+                stdio_commands=s.mcp_stdio_commands,
+                allow_private=s.mcp_allow_private,
+                on_change=sessions.close_config,
+            ),
+            sessions=sessions,
+            turns=TurnRegistry(),
+        )
+        watcher = asyncio.create_task(_watch_schema(state))
+        try:
+            yield {"faceplate": state}
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+            await state.turns.aclose()
+            await sessions.aclose()
+            await state.verifier.aclose()
+            await db.close()
+
+    return Starlette(
+        routes=[*ROUTES, openapi_route(ROUTES)],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=lifespan,
+    )
+
+
+app = create_app()

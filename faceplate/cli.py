@@ -1,0 +1,112 @@
+"""The `faceplate` command: serve, migrate, token."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from faceplate.settings import Settings, SettingsError, load_settings
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as e:
+        print(f"faceplate: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _database_url(settings: Settings) -> str:
+    if settings.database_url:
+        return settings.database_url
+    if settings.auth == "cognito":  # load_settings already refuses this; keep the CLI honest
+        print("faceplate: FACEPLATE_DATABASE_URL is required", file=sys.stderr)
+        raise SystemExit(2)
+    from faceplate.embedded import start_embedded
+
+    return start_embedded(settings.data_dir)
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = _settings()
+    if settings.database_url is None:
+        # One embedded server for every worker: start it here and hand its URL down.
+        os.environ["FACEPLATE_DATABASE_URL"] = _database_url(settings)
+        if settings.auth == "dev":
+            from faceplate import migrate
+
+            migrate.apply(os.environ["FACEPLATE_DATABASE_URL"])
+    uvicorn.run(
+        "faceplate.app:app",
+        host=args.host,
+        port=args.port,
+        workers=None if args.reload else args.workers,
+        reload=args.reload,
+        log_level="info",
+    )
+    return 0
+
+
+def migrate_command(args: argparse.Namespace) -> int:
+    from faceplate import migrate
+
+    url = _database_url(_settings())
+    if args.action == "apply":
+        applied = migrate.apply(url)
+        print("\n".join(applied) if applied else "nothing to apply")
+    elif args.action == "rollback":
+        undone = migrate.rollback(url, all=args.all)
+        print("\n".join(undone) if undone else "nothing to roll back")
+    else:
+        for migration_id, done in migrate.status(url):
+            print(f"{'A' if done else 'U'}  {migration_id}")
+    return 0
+
+
+def token(args: argparse.Namespace) -> int:
+    from faceplate.auth.dev import load_or_create_secret, mint_token
+
+    settings = _settings()
+    if settings.auth != "dev":
+        print("faceplate: tokens come from Cognito when FACEPLATE_AUTH=cognito", file=sys.stderr)
+        return 2
+    secret = load_or_create_secret(settings.data_dir)
+    print(mint_token(secret, email=args.email, ttl_s=args.ttl))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="faceplate", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+
+    s = commands.add_parser("serve", help="serve HTTP and WebSocket")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--workers", type=int, default=1)
+    s.add_argument("--reload", action="store_true", help="restart on code changes (dev)")
+    s.set_defaults(run=serve)
+
+    m = commands.add_parser("migrate", help="apply, roll back or list migrations")
+    m.add_argument("action", choices=["apply", "rollback", "list"], nargs="?", default="list")
+    m.add_argument("--all", action="store_true", help="with rollback: every migration")
+    m.set_defaults(run=migrate_command)
+
+    t = commands.add_parser("token", help="print a dev-mode bearer token")
+    t.add_argument("email")
+    t.add_argument("--ttl", type=int, default=30 * 24 * 3600, help="lifetime in seconds")
+    t.set_defaults(run=token)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    code: int = args.run(args)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

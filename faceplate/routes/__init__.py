@@ -1,0 +1,1 @@
+"""Thin HTTP and WebSocket routes: parse, call one service, encode."""

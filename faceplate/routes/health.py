@@ -1,0 +1,27 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from faceplate.services import health
+from faceplate.state import app_state
+from faceplate.web.bodies import JSONResponse
+from faceplate.web.schemas import Status
+
+_OK: Final = Status(status="ok")
+_READY: Final = Status(status="ready")
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse(_OK)
+
+
+async def readyz(request: Request) -> Response:
+    state = app_state(request.state)
+    await health.check_ready(state.db)
+    state.schema_ready = True
+    return JSONResponse(_READY)

@@ -1,0 +1,15 @@
+"""The signed-in user."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from faceplate.web.bodies import JSONResponse
+from faceplate.web.identity import current_user
+from faceplate.web.schemas import Me
+
+
+async def get_me(request: Request) -> Response:
+    user = await current_user(request)
+    return JSONResponse(Me(id=user.id, email=user.email, created_at=user.created_at))

@@ -1,0 +1,1 @@
+"""Business rules: each service takes the database, opens its transaction, raises domain errors."""

@@ -1,0 +1,137 @@
+"""MCP server configs: secrets sealed at rest, redacted on the way out, checked on the way in."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Final
+from uuid import UUID
+
+import msgspec
+from uuid6 import uuid7
+
+from faceplate.db import Database
+from faceplate.errors import NotFound
+from faceplate.queries import mcp_configs as q
+from faceplate.secrets import SecretBox, keep_redacted, redact
+from faceplate.structs import McpConfig, McpServerConfig, StdioConfig, User
+from faceplate.tools.addresses import check_command, check_url_async
+from faceplate.tools.errors import ToolUnavailable
+from faceplate.web.pages import CursorCodec, Page, page_of
+from faceplate.web.schemas import CreateMcpConfig, PatchMcpConfig
+
+_NOT_FOUND: Final = "MCP config not found"
+_CURSOR: Final = CursorCodec(str)
+
+ConfigClosed = Callable[[UUID], Awaitable[None]]
+
+
+async def _noop(config_id: UUID) -> None:
+    return None
+
+
+class McpConfigs:
+    """Owner-scoped CRUD of MCP configs."""
+
+    def __init__(
+        self,
+        db: Database,
+        box: SecretBox,
+        *,
+        stdio_commands: Sequence[str],
+        allow_private: bool,
+        on_change: ConfigClosed = _noop,
+    ) -> None:
+        self._db = db
+        self._box = box
+        self._stdio_commands = tuple(stdio_commands)
+        self._allow_private = allow_private
+        self._on_change = on_change
+
+    async def _check(self, config: McpServerConfig) -> None:
+        if isinstance(config, StdioConfig):
+            check_command(config.command, self._stdio_commands)
+        else:
+            # A name that does not resolve today is checked again on every connect.
+            with contextlib.suppress(ToolUnavailable):
+                await check_url_async(config.url, allow_private=self._allow_private)
+
+    def _shown(self, row: McpConfig) -> McpConfig:
+        return msgspec.structs.replace(row, config=redact(row.config))
+
+    async def create(self, user: User, body: CreateMcpConfig) -> McpConfig:
+        """A new config; Invalid for a refused command or address, Conflict on a taken name."""
+        await self._check(body.config)
+        async with self._db.connection() as conn:
+            row = await q.create_mcp_config(
+                conn,
+                id=uuid7(),
+                user_id=user.id,
+                name=body.name,
+                config=self._box.seal(body.config),
+                enabled=body.enabled,
+            )
+        return self._shown(row)
+
+    async def get(self, user: User, config_id: UUID) -> McpConfig:
+        """The user's config, redacted; NotFound if not theirs."""
+        return self._shown(await self.get_sealed(user, config_id))
+
+    async def get_sealed(self, user: User, config_id: UUID) -> McpConfig:
+        async with self._db.connection() as conn:
+            row = await q.get_mcp_config(conn, user_id=user.id, config_id=config_id)
+        if row is None:
+            raise NotFound(_NOT_FOUND)
+        return row
+
+    async def get_clear(self, user: User, config_id: UUID) -> McpConfig:
+        """The user's config with its secrets in clear, for connecting; NotFound if not theirs."""
+        row = await self.get_sealed(user, config_id)
+        return msgspec.structs.replace(row, config=self._box.open(row.config))
+
+    async def enabled_clear(self, user: User) -> list[McpConfig]:
+        """Every enabled config of the user, secrets in clear: the tool servers of a turn."""
+        async with self._db.connection() as conn:
+            rows = await q.list_enabled_mcp_configs(conn, user_id=user.id)
+        return [msgspec.structs.replace(r, config=self._box.open(r.config)) for r in rows]
+
+    async def page(self, user: User, limit: int, cursor: str | None) -> Page[McpConfig]:
+        """A page of the user's configs by name, redacted."""
+        after = _CURSOR.decode(cursor)
+        async with self._db.connection() as conn:
+            rows = await q.list_mcp_configs(
+                conn, user_id=user.id, after_name=after, limit=limit + 1
+            )
+        page = page_of(rows, limit, lambda c: c.name)
+        return Page(items=[self._shown(r) for r in page.items], next_cursor=page.next_cursor)
+
+    async def update(self, user: User, config_id: UUID, body: PatchMcpConfig) -> McpConfig:
+        """Change any of name, config, enabled; "********" keeps a stored secret value."""
+        current = await self.get_clear(user, config_id)
+        config = current.config
+        if not isinstance(body.config, msgspec.UnsetType):
+            config = keep_redacted(body.config, current.config)
+            await self._check(config)
+        async with self._db.connection() as conn:
+            row = await q.update_mcp_config(
+                conn,
+                user_id=user.id,
+                config_id=config_id,
+                name=current.name if isinstance(body.name, msgspec.UnsetType) else body.name,
+                config=self._box.seal(config),
+                enabled=(
+                    current.enabled if isinstance(body.enabled, msgspec.UnsetType) else body.enabled
+                ),
+            )
+        if row is None:
+            raise NotFound(_NOT_FOUND)
+        await self._on_change(config_id)
+        return self._shown(row)
+
+    async def delete(self, user: User, config_id: UUID) -> None:
+        """Delete the config; NotFound if not the user's."""
+        async with self._db.connection() as conn:
+            deleted = await q.delete_mcp_config(conn, user_id=user.id, config_id=config_id)
+        if not deleted:
+            raise NotFound(_NOT_FOUND)
+        await self._on_change(config_id)

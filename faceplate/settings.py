@@ -1,0 +1,179 @@
+"""Settings read from FACEPLATE_* environment variables, refused with a one-line reason."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+
+AuthMode = Literal["dev", "cognito"]
+LlmKind = Literal["openai", "anthropic", "echo"]
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are a helpful assistant. Use the tools you are offered when they help, "
+    "and answer concisely."
+)
+
+
+class SettingsError(Exception):
+    """A setting is invalid; the message is one line naming it."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    database_url: str | None = None
+    data_dir: Path = Path(".faceplate")
+    auth: AuthMode = "dev"
+    cognito_user_pool_id: str | None = None
+    cognito_client_ids: tuple[str, ...] = ()
+    jwt_issuer: str | None = None
+    jwks_url: str | None = None
+    llm: LlmKind = "echo"
+    llm_base_url: str | None = None
+    llm_api_key: str | None = None
+    llm_model: str | None = None
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    max_tool_rounds: int = 8
+    tool_timeout_s: float = 60.0
+    mcp_stdio_commands: tuple[str, ...] = ()
+    mcp_allow_private: bool = True
+    db_pool_min: int = 5
+    db_pool_max: int = 20
+    db_pool_timeout_s: float = 30.0
+    secret_key: str | None = None
+
+    @property
+    def issuer(self) -> str:
+        """The token issuer of cognito mode."""
+        if self.jwt_issuer:
+            return self.jwt_issuer.rstrip("/")
+        from faceplate.auth.cognito import cognito_issuer
+
+        assert self.cognito_user_pool_id is not None
+        return cognito_issuer(self.cognito_user_pool_id)
+
+    @property
+    def jwks(self) -> str:
+        """Where the issuer publishes its signing keys."""
+        return self.jwks_url or f"{self.issuer}/.well-known/jwks.json"
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, low: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+    if value < low:
+        raise SettingsError(f"{name} must be at least {low}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if not value > 0:
+        raise SettingsError(f"{name} must be positive, got {raw}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = (env.get(name) or default).strip().lower()
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def _opt(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read and check every setting; raise SettingsError on the first invalid one."""
+    env = os.environ if env is None else env
+    auth = _choice(env, "FACEPLATE_AUTH", "dev", ("dev", "cognito"))
+    llm = _choice(env, "FACEPLATE_LLM", "echo", ("openai", "anthropic", "echo"))
+    settings = Settings(
+        database_url=_opt(env, "FACEPLATE_DATABASE_URL"),
+        data_dir=Path(_opt(env, "FACEPLATE_DATA_DIR") or ".faceplate"),
+        auth="cognito" if auth == "cognito" else "dev",
+        cognito_user_pool_id=_opt(env, "FACEPLATE_COGNITO_USER_POOL_ID"),
+        cognito_client_ids=_csv(env.get("FACEPLATE_COGNITO_CLIENT_IDS", "")),
+        jwt_issuer=_opt(env, "FACEPLATE_JWT_ISSUER"),
+        jwks_url=_opt(env, "FACEPLATE_JWKS_URL"),
+        llm="openai" if llm == "openai" else "anthropic" if llm == "anthropic" else "echo",
+        llm_base_url=_opt(env, "FACEPLATE_LLM_BASE_URL"),
+        llm_api_key=_opt(env, "FACEPLATE_LLM_API_KEY"),
+        llm_model=_opt(env, "FACEPLATE_LLM_MODEL"),
+        system_prompt=env.get("FACEPLATE_SYSTEM_PROMPT") or DEFAULT_SYSTEM_PROMPT,
+        max_tool_rounds=_int(env, "FACEPLATE_MAX_TOOL_ROUNDS", 8, low=0),
+        tool_timeout_s=_float(env, "FACEPLATE_TOOL_TIMEOUT_S", 60.0),
+        mcp_stdio_commands=_csv(env.get("FACEPLATE_MCP_STDIO_COMMANDS", "")),
+        mcp_allow_private=_bool(env, "FACEPLATE_MCP_ALLOW_PRIVATE", auth == "dev"),
+        db_pool_min=_int(env, "FACEPLATE_DB_POOL_MIN", 5, low=0),
+        db_pool_max=_int(env, "FACEPLATE_DB_POOL_MAX", 20, low=1),
+        db_pool_timeout_s=_float(env, "FACEPLATE_DB_POOL_TIMEOUT_S", 30.0),
+        secret_key=_opt(env, "FACEPLATE_SECRET_KEY"),
+    )
+    check(settings)
+    return settings
+
+
+def check(settings: Settings) -> None:
+    """Refuse combinations that cannot work, with a one-line reason."""
+    if settings.db_pool_min > settings.db_pool_max:
+        raise SettingsError("FACEPLATE_DB_POOL_MIN must not exceed FACEPLATE_DB_POOL_MAX")
+    if settings.database_url is not None and not settings.database_url.startswith(
+        ("postgresql://", "postgres://")
+    ):
+        raise SettingsError("FACEPLATE_DATABASE_URL must start with postgresql://")
+    if settings.auth == "cognito":
+        if not settings.cognito_user_pool_id and not settings.jwt_issuer:
+            raise SettingsError("FACEPLATE_AUTH=cognito needs FACEPLATE_COGNITO_USER_POOL_ID")
+        if settings.cognito_user_pool_id and "_" not in settings.cognito_user_pool_id:
+            raise SettingsError(
+                "FACEPLATE_COGNITO_USER_POOL_ID must look like <region>_<id>, e.g. eu-west-1_AbCdEf"
+            )
+        if not settings.cognito_client_ids:
+            raise SettingsError("FACEPLATE_AUTH=cognito needs FACEPLATE_COGNITO_CLIENT_IDS")
+        if not settings.secret_key:
+            raise SettingsError("FACEPLATE_AUTH=cognito needs FACEPLATE_SECRET_KEY")
+        if not settings.database_url:
+            raise SettingsError("FACEPLATE_AUTH=cognito needs FACEPLATE_DATABASE_URL")
+    if settings.llm in ("openai", "anthropic") and not settings.llm_model:
+        raise SettingsError(f"FACEPLATE_LLM={settings.llm} needs FACEPLATE_LLM_MODEL")
+    if settings.secret_key is not None:
+        from faceplate.secrets import check_key
+
+        try:
+            check_key(settings.secret_key)
+        except ValueError:
+            raise SettingsError(
+                "FACEPLATE_SECRET_KEY must be 32 random bytes in URL-safe base64 (a Fernet key)"
+            ) from None

@@ -1,0 +1,38 @@
+"""What the app holds while it runs, built in the lifespan and reached from each request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypedDict, cast
+
+from faceplate.auth import Verifier
+from faceplate.db import Database
+from faceplate.services.mcp_configs import McpConfigs
+from faceplate.services.users import UserDirectory
+from faceplate.settings import Settings
+
+if TYPE_CHECKING:
+    from faceplate.tools.sessions import McpSessionManager
+    from faceplate.turns.registry import TurnRegistry
+
+
+@dataclass(eq=False)
+class AppState:
+    settings: Settings
+    db: Database
+    verifier: Verifier
+    users: UserDirectory
+    mcp_configs: McpConfigs
+    sessions: McpSessionManager
+    turns: TurnRegistry
+    schema_ready: bool = False
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+class State(TypedDict):
+    faceplate: AppState
+
+
+def app_state(scope_state: Any) -> AppState:
+    """The AppState of a request or WebSocket (`request.state`)."""
+    return cast(AppState, scope_state.faceplate)

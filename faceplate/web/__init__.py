@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by the routes: bodies, errors, pages, the signed-in user."""

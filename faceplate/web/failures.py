@@ -1,0 +1,105 @@
+"""Every failure becomes the contract's error body: {"error": {"code", "message"}}."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any, Final
+
+import asyncpg
+import msgspec
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from faceplate.errors import (
+    Conflict,
+    FaceplateError,
+    Invalid,
+    NotFound,
+    PayloadTooLarge,
+    Unauthorized,
+    Unavailable,
+    UpstreamError,
+)
+from faceplate.web.bodies import JSONResponse
+from faceplate.web.schemas import ErrorBody, ErrorDetail
+
+_log = logging.getLogger("faceplate.http")
+
+_STATUS: Final[tuple[tuple[type[FaceplateError], int, str], ...]] = (
+    (NotFound, 404, "not_found"),
+    (Conflict, 409, "conflict"),
+    (Invalid, 422, "validation_error"),
+    (PayloadTooLarge, 413, "payload_too_large"),
+    (Unauthorized, 401, "unauthorized"),
+    (Unavailable, 503, "unavailable"),
+    (UpstreamError, 502, "upstream_error"),
+)
+_HTTP_CODES: Final = {
+    404: "not_found",
+    405: "method_not_allowed",
+    400: "bad_request",
+    401: "unauthorized",
+}
+_BEARER: Final = {"WWW-Authenticate": "Bearer"}
+
+
+def error_response(
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+) -> Response:
+    body = ErrorBody(error=ErrorDetail(code=code, message=message))
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def _domain(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, FaceplateError)
+    for kind, status, code in _STATUS:
+        if isinstance(exc, kind):
+            headers = _BEARER if status == 401 else None
+            return error_response(status, code, exc.message, headers)
+    return await _unexpected(request, exc)
+
+
+async def _decode(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, msgspec.ValidationError):
+        return error_response(422, "validation_error", str(exc))
+    return error_response(400, "invalid_json", "request body is not valid JSON")
+
+
+async def _http(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "error")
+    return error_response(exc.status_code, code, str(exc.detail).lower(), exc.headers)
+
+
+async def _database_away(request: Request, exc: Exception) -> Response:
+    _log.warning("database unavailable during %s %s: %r", request.method, request.url.path, exc)
+    return error_response(503, "unavailable", "database unavailable")
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    request_id = uuid.uuid4().hex
+    _log.error(
+        "unexpected error, request %s, %s %s",
+        request_id,
+        request.method,
+        request.url.path,
+        exc_info=exc,
+    )
+    return error_response(500, "internal_error", f"internal error (request {request_id})")
+
+
+Handler = Callable[[Request, Exception], Coroutine[Any, Any, Response]]
+
+EXCEPTION_HANDLERS: Final[dict[Any, Handler]] = {
+    FaceplateError: _domain,
+    msgspec.DecodeError: _decode,
+    HTTPException: _http,
+    asyncpg.PostgresConnectionError: _database_away,
+    asyncpg.InterfaceError: _database_away,
+    asyncpg.CannotConnectNowError: _database_away,
+    asyncpg.TooManyConnectionsError: _database_away,
+    Exception: _unexpected,
+}

@@ -1,0 +1,63 @@
+"""Request and response bodies of the REST routes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+
+from faceplate.structs import McpServerConfig
+
+Title = Annotated[str, msgspec.Meta(max_length=255)]
+ConfigName = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+
+class CreateConversation(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    title: Title | None = None
+
+
+class RenameConversation(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    title: Title | None
+
+
+class CreateMcpConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    name: ConfigName
+    config: McpServerConfig
+    enabled: bool = True
+
+
+class PatchMcpConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    name: ConfigName | msgspec.UnsetType = msgspec.UNSET
+    config: McpServerConfig | msgspec.UnsetType = msgspec.UNSET
+    enabled: bool | msgspec.UnsetType = msgspec.UNSET
+
+
+class Me(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    email: str
+    created_at: datetime
+
+
+class ToolInfo(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    description: str
+    input_schema: dict[str, Any]
+
+
+class ToolList(msgspec.Struct, frozen=True, kw_only=True):
+    tools: list[ToolInfo]
+
+
+class Status(msgspec.Struct, frozen=True, kw_only=True):
+    status: str
+
+
+class ErrorDetail(msgspec.Struct, frozen=True, kw_only=True):
+    code: str
+    message: str
+
+
+class ErrorBody(msgspec.Struct, frozen=True, kw_only=True):
+    error: ErrorDetail
