@@ -11,9 +11,13 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 from psycopg.sql import SQL, Identifier
+from starlette.testclient import TestClient
 
 from faceplate import migrate
+from faceplate.app import create_app
 from faceplate.db import Database, open_database
+from faceplate.settings import Settings
+from tests.support.app import bearer, dev_settings, dev_token
 
 TEMPLATE = "faceplate_template"
 
@@ -112,3 +116,24 @@ async def db(database_url: str) -> AsyncIterator[Database]:
         yield database
     finally:
         await database.close()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return dev_settings(database_url, tmp_path / "data")
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def alice(settings: Settings) -> dict[str, str]:
+    return bearer(dev_token(settings, "alice@example.com"))
+
+
+@pytest.fixture
+def bob(settings: Settings) -> dict[str, str]:
+    return bearer(dev_token(settings, "bob@example.com"))
