@@ -8,13 +8,14 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import psycopg
 from starlette.applications import Starlette
 from starlette.routing import Route
 
 from faceplate import migrate
 from faceplate.auth import CognitoVerifier, DevVerifier, Verifier
 from faceplate.auth.dev import load_or_create_secret
-from faceplate.db import open_database
+from faceplate.db import lazy_database
 from faceplate.embedded import start_embedded
 from faceplate.errors import Unavailable
 from faceplate.openapi import openapi_route
@@ -53,15 +54,21 @@ ROUTES = [
 
 
 async def _database_url(settings: Settings) -> str:
-    """The configured URL; in dev without one, the embedded server (schema migrated)."""
-    url = settings.database_url
-    if url is None:
-        url = await asyncio.to_thread(start_embedded, settings.data_dir)
-    if settings.auth == "dev":
+    """The configured URL; in dev without one, the embedded server's."""
+    if settings.database_url is not None:
+        return settings.database_url
+    return await asyncio.to_thread(start_embedded, settings.data_dir)
+
+
+async def _migrate_dev(url: str) -> None:
+    """Dev mode brings the schema to head itself; a deploy pipeline does it otherwise."""
+    try:
         applied = await asyncio.to_thread(migrate.apply, url)
-        if applied:
-            _log.info("applied migrations: %s", ", ".join(applied))
-    return url
+    except (psycopg.Error, OSError) as e:  # the database is away: the watcher tries again
+        _log.warning("migrations not applied yet: %s", type(e).__name__)
+        return
+    if applied:
+        _log.info("applied migrations: %s", ", ".join(applied))
 
 
 def _verifier(settings: Settings) -> Verifier:
@@ -70,14 +77,22 @@ def _verifier(settings: Settings) -> Verifier:
     return DevVerifier(load_or_create_secret(settings.data_dir))
 
 
-async def _watch_schema(state: AppState) -> None:
-    """Cognito mode never migrates: poll until a deploy has brought the schema to head."""
-    while not state.schema_ready:
-        with contextlib.suppress(Unavailable):
-            state.schema_ready = await health_service.schema_at_head(state.db)
-        if not state.schema_ready:
-            await asyncio.sleep(_SCHEMA_POLL_S)
-    await turns_startup.recover(state.db)
+async def _become_ready(state: AppState, url: str) -> bool:
+    """One try at readiness: dev migrates, cognito only looks; turns left streaming by a dead
+    process are marked interrupted before anything is served."""
+    if state.settings.auth == "dev":
+        await _migrate_dev(url)
+    with contextlib.suppress(Unavailable):
+        if await health_service.schema_at_head(state.db):
+            await turns_startup.recover(state.db)
+            state.schema_ready = True
+    return state.schema_ready
+
+
+async def _watch_schema(state: AppState, url: str) -> None:
+    """Until ready (database away, or schema behind in cognito mode), try again every few s."""
+    while not await _become_ready(state, url):
+        await asyncio.sleep(_SCHEMA_POLL_S)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -87,7 +102,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
         s = settings if settings is not None else load_settings()
         url = await _database_url(s)
-        db = await open_database(
+        db = await lazy_database(
             url, min_size=s.db_pool_min, max_size=s.db_pool_max, timeout_s=s.db_pool_timeout_s
         )
         box = SecretBox(s.secret_key or load_or_create_key(s.data_dir))
@@ -109,7 +124,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             sessions=sessions,
             turns=TurnRegistry(),
         )
-        watcher = asyncio.create_task(_watch_schema(state))
+        if not await _become_ready(state, url):
+            _log.warning("not ready: database away or schema behind; retrying")
+        watcher = asyncio.create_task(_watch_schema(state, url))
         try:
             yield {"faceplate": state}
         finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -64,11 +65,46 @@ async def _ping(conn: asyncpg.pool.PoolConnectionProxy) -> None:
 
 
 class Database:
-    """The pool and how long a caller may wait for one of its connections."""
+    """The pool and how long a caller may wait for one of its connections.
 
-    def __init__(self, pool: asyncpg.Pool, *, timeout_s: float) -> None:
-        self.pool = pool
+    Made with `open_database` it is connected at once; made with `lazy_database` while the
+    server is away, it answers Unavailable and connects on the first call after it is back.
+    """
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool | None,
+        *,
+        timeout_s: float,
+        dsn: str = "",
+        min_size: int = 5,
+        max_size: int = 20,
+    ) -> None:
+        self._pool = pool
         self.timeout_s = timeout_s
+        self._dsn = dsn
+        self._sizes = (min_size, max_size)
+        self._opening = asyncio.Lock()
+        self._next_try = 0.0
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise Unavailable("database unreachable")
+        return self._pool
+
+    async def _ensure_pool(self) -> asyncpg.Pool:
+        if self._pool is not None:
+            return self._pool
+        async with self._opening:
+            if self._pool is None:
+                if time.monotonic() < self._next_try:
+                    raise Unavailable("database unreachable")
+                self._next_try = time.monotonic() + _RETRY_OPEN_S
+                self._pool = await _create_pool(
+                    self._dsn, self._sizes[0], self._sizes[1], self.timeout_s
+                )
+            return self._pool
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Conn]:
@@ -78,21 +114,22 @@ class Database:
         connection killed while idle never reaches the caller. Waiting longer than the
         timeout, or a database that cannot be reached, raises Unavailable.
         """
-        conn = await self._acquire()
+        pool = await self._ensure_pool()
+        conn = await self._acquire(pool)
         try:
             yield conn
         finally:
-            await self.pool.release(conn)
+            await pool.release(conn)
 
-    async def _acquire(self) -> asyncpg.pool.PoolConnectionProxy:
+    async def _acquire(self, pool: asyncpg.Pool) -> asyncpg.pool.PoolConnectionProxy:
         deadline = time.monotonic() + self.timeout_s
         # Every idle connection may have died at once (a database restart): try each in turn.
-        for _ in range(self.pool.get_max_size() + 1):
+        for _ in range(pool.get_max_size() + 1):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
             try:
-                conn: asyncpg.pool.PoolConnectionProxy = await self.pool.acquire(timeout=remaining)
+                conn: asyncpg.pool.PoolConnectionProxy = await pool.acquire(timeout=remaining)
             except TimeoutError as e:
                 raise Unavailable("database pool exhausted") from e
             except STALE:
@@ -101,15 +138,16 @@ class Database:
         raise Unavailable("database unreachable")
 
     async def close(self) -> None:
-        await self.pool.close()
+        if self._pool is not None:
+            await self._pool.close()
 
 
-async def open_database(
-    dsn: str, *, min_size: int = 5, max_size: int = 20, timeout_s: float = 30.0
-) -> Database:
-    """Open the pool; raises Unavailable when the database cannot be reached."""
+_RETRY_OPEN_S: Final = 1.0
+
+
+async def _create_pool(dsn: str, min_size: int, max_size: int, timeout_s: float) -> asyncpg.Pool:
     try:
-        pool = await asyncpg.create_pool(
+        return await asyncpg.create_pool(
             dsn,
             min_size=min_size,
             max_size=max_size,
@@ -122,7 +160,24 @@ async def open_database(
         )
     except (*STALE, TimeoutError) as e:
         raise Unavailable(f"database unreachable: {type(e).__name__}") from e
-    return Database(pool, timeout_s=timeout_s)
+
+
+async def open_database(
+    dsn: str, *, min_size: int = 5, max_size: int = 20, timeout_s: float = 30.0
+) -> Database:
+    """Open the pool; raises Unavailable when the database cannot be reached."""
+    pool = await _create_pool(dsn, min_size, max_size, timeout_s)
+    return Database(pool, timeout_s=timeout_s, dsn=dsn, min_size=min_size, max_size=max_size)
+
+
+async def lazy_database(
+    dsn: str, *, min_size: int = 5, max_size: int = 20, timeout_s: float = 30.0
+) -> Database:
+    """Open the pool if the database answers now, else a Database that connects later."""
+    try:
+        return await open_database(dsn, min_size=min_size, max_size=max_size, timeout_s=timeout_s)
+    except Unavailable:
+        return Database(None, timeout_s=timeout_s, dsn=dsn, min_size=min_size, max_size=max_size)
 
 
 def rowcount(status: str) -> int:

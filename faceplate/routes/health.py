@@ -21,7 +21,5 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    state = app_state(request.state)
-    await health.check_ready(state.db)
-    state.schema_ready = True
+    await health.check_ready(app_state(request.state).db)
     return JSONResponse(_READY)
