@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+
+from faceplate.auth.dev import DevVerifier, load_or_create_secret
+
+
+def _faceplate(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "faceplate.cli", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+async def test_token_prints_a_dev_token_for_the_email(tmp_path: Path) -> None:
+    done = _faceplate("token", "dev@example.com", env={"FACEPLATE_DATA_DIR": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    identity = await DevVerifier(load_or_create_secret(tmp_path)).verify(done.stdout.strip())
+    assert identity.email == "dev@example.com"
+
+
+def test_invalid_setting_is_refused_in_one_line(tmp_path: Path) -> None:
+    done = _faceplate("serve", env={"FACEPLATE_LLM": "openai", "FACEPLATE_DATA_DIR": str(tmp_path)})
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0
+    assert "FACEPLATE_LLM_MODEL" in done.stderr
+
+
+def test_token_is_refused_in_cognito_mode(tmp_path: Path) -> None:
+    env = {
+        "FACEPLATE_AUTH": "cognito",
+        "FACEPLATE_COGNITO_USER_POOL_ID": "eu-west-1_x",
+        "FACEPLATE_COGNITO_CLIENT_IDS": "a",
+        "FACEPLATE_SECRET_KEY": "6GmEfzUVhfsnD5BvXGlrAfQqFq3XxWGV7lnPfrm9k1A=",
+        "FACEPLATE_DATABASE_URL": "postgresql://nowhere/x",
+        "FACEPLATE_DATA_DIR": str(tmp_path),
+    }
+    assert _faceplate("token", "a@b.c", env=env).returncode == 2
+
+
+def test_migrate_apply_list_rollback(empty_database_url: str) -> None:
+    env = {"FACEPLATE_DATABASE_URL": empty_database_url}
+    applied = _faceplate("migrate", "apply", env=env)
+    assert applied.returncode == 0, applied.stderr
+    listed = _faceplate("migrate", "list", env=env)
+    assert all(line.startswith("A ") for line in listed.stdout.splitlines())
+    undone = _faceplate("migrate", "rollback", "--all", env=env)
+    assert undone.returncode == 0, undone.stderr
+    assert all(line.startswith("U ") for line in _faceplate("migrate", env=env).stdout.splitlines())
+    with psycopg.connect(empty_database_url) as conn:
+        assert conn.execute("SELECT to_regclass('faceplate.users')").fetchone() == (None,)
+
+
+def test_yoyo_cli_applies_the_migrations(empty_database_url: str) -> None:
+    url = "postgresql+psycopg://" + empty_database_url.split("://", 1)[1]
+    yoyo = Path(sys.executable).parent / "yoyo"
+    done = subprocess.run(
+        [str(yoyo), "apply", "--batch", "--database", url, "migrations"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert done.returncode == 0, done.stderr
+    with psycopg.connect(empty_database_url) as conn:
+        assert conn.execute("SELECT to_regclass('faceplate.messages')").fetchone() == (
+            "faceplate.messages",
+        )

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from faceplate.settings import SettingsError, load_settings
+
+KEY = Fernet.generate_key().decode()
+
+
+def test_defaults_need_nothing() -> None:
+    settings = load_settings({})
+    assert settings.auth == "dev"
+    assert settings.llm == "echo"
+    assert settings.database_url is None
+    assert settings.data_dir == Path(".faceplate")
+    assert (settings.db_pool_min, settings.db_pool_max, settings.db_pool_timeout_s) == (5, 20, 30.0)
+    assert settings.max_tool_rounds == 8
+    assert settings.tool_timeout_s == 60.0
+    assert settings.mcp_allow_private is True
+    assert settings.mcp_stdio_commands == ()
+
+
+def test_stdio_commands_ignore_spaces_around_commas() -> None:
+    settings = load_settings({"FACEPLATE_MCP_STDIO_COMMANDS": " npx , uvx,, python3 "})
+    assert settings.mcp_stdio_commands == ("npx", "uvx", "python3")
+
+
+def test_cognito_derives_issuer_and_jwks_from_the_pool_id() -> None:
+    settings = load_settings(
+        {
+            "FACEPLATE_AUTH": "cognito",
+            "FACEPLATE_COGNITO_USER_POOL_ID": "eu-west-1_AbCdEf",
+            "FACEPLATE_COGNITO_CLIENT_IDS": "a, b",
+            "FACEPLATE_SECRET_KEY": KEY,
+            "FACEPLATE_DATABASE_URL": "postgresql://db/x",
+        }
+    )
+    assert settings.issuer == "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf"
+    assert settings.jwks == settings.issuer + "/.well-known/jwks.json"
+    assert settings.cognito_client_ids == ("a", "b")
+    assert settings.mcp_allow_private is False
+
+
+def test_issuer_and_jwks_overrides() -> None:
+    settings = load_settings(
+        {
+            "FACEPLATE_AUTH": "cognito",
+            "FACEPLATE_JWT_ISSUER": "http://idp/",
+            "FACEPLATE_JWKS_URL": "http://idp/keys",
+            "FACEPLATE_COGNITO_CLIENT_IDS": "a",
+            "FACEPLATE_SECRET_KEY": KEY,
+            "FACEPLATE_DATABASE_URL": "postgresql://db/x",
+        }
+    )
+    assert (settings.issuer, settings.jwks) == ("http://idp", "http://idp/keys")
+
+
+@pytest.mark.parametrize(
+    ("env", "names"),
+    [
+        ({"FACEPLATE_AUTH": "cognito"}, "FACEPLATE_COGNITO_USER_POOL_ID"),
+        ({"FACEPLATE_AUTH": "magic"}, "FACEPLATE_AUTH"),
+        ({"FACEPLATE_LLM": "openai"}, "FACEPLATE_LLM_MODEL"),
+        ({"FACEPLATE_LLM": "anthropic"}, "FACEPLATE_LLM_MODEL"),
+        ({"FACEPLATE_MAX_TOOL_ROUNDS": "many"}, "FACEPLATE_MAX_TOOL_ROUNDS"),
+        ({"FACEPLATE_TOOL_TIMEOUT_S": "-1"}, "FACEPLATE_TOOL_TIMEOUT_S"),
+        ({"FACEPLATE_DB_POOL_MAX": "0"}, "FACEPLATE_DB_POOL_MAX"),
+        ({"FACEPLATE_DB_POOL_MIN": "30"}, "FACEPLATE_DB_POOL_MIN"),
+        ({"FACEPLATE_MCP_ALLOW_PRIVATE": "perhaps"}, "FACEPLATE_MCP_ALLOW_PRIVATE"),
+        ({"FACEPLATE_SECRET_KEY": "short"}, "FACEPLATE_SECRET_KEY"),
+        ({"FACEPLATE_DATABASE_URL": "mysql://x"}, "FACEPLATE_DATABASE_URL"),
+        (
+            {
+                "FACEPLATE_AUTH": "cognito",
+                "FACEPLATE_COGNITO_USER_POOL_ID": "nounderscore",
+                "FACEPLATE_COGNITO_CLIENT_IDS": "a",
+            },
+            "FACEPLATE_COGNITO_USER_POOL_ID",
+        ),
+        (
+            {"FACEPLATE_AUTH": "cognito", "FACEPLATE_COGNITO_USER_POOL_ID": "eu-west-1_x"},
+            "FACEPLATE_COGNITO_CLIENT_IDS",
+        ),
+        (
+            {
+                "FACEPLATE_AUTH": "cognito",
+                "FACEPLATE_COGNITO_USER_POOL_ID": "eu-west-1_x",
+                "FACEPLATE_COGNITO_CLIENT_IDS": "a",
+            },
+            "FACEPLATE_SECRET_KEY",
+        ),
+        (
+            {
+                "FACEPLATE_AUTH": "cognito",
+                "FACEPLATE_COGNITO_USER_POOL_ID": "eu-west-1_x",
+                "FACEPLATE_COGNITO_CLIENT_IDS": "a",
+                "FACEPLATE_SECRET_KEY": KEY,
+            },
+            "FACEPLATE_DATABASE_URL",
+        ),
+    ],
+)
+def test_invalid_settings_are_refused_with_one_line(env: dict[str, str], names: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(env)
+    message = str(caught.value)
+    assert names in message
+    assert "\n" not in message
