@@ -11,6 +11,10 @@ from faceplate.structs import Message, ToolCall
 
 ModelFinish = Literal["stop", "tool_calls", "length"]
 
+# A tool call whose streamed arguments are not a JSON object carries its raw text under this key
+# (and nothing else), so the mistake stays visible; its tool will reject or ignore the key.
+INVALID_ARGUMENTS_KEY = "_invalid_json"
+
 
 class ToolSpec(msgspec.Struct, frozen=True, kw_only=True):
     """A tool offered to the model, under the name the model sees."""
