@@ -85,28 +85,31 @@ def template_url(pg_server_url: str) -> str:
     return url
 
 
+def _scratch_database(server_url: str, prefix: str, template: str | None) -> Iterator[str]:
+    """A new database on the server, dropped (connections and all) when the test ends."""
+    name = f"{prefix}_{uuid.uuid4().hex}"
+    create = (
+        _CREATE.format(Identifier(name))
+        if template is None
+        else _CREATE_FROM.format(Identifier(name), Identifier(template))
+    )
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(create)
+    try:
+        yield with_database(server_url, name)
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            admin.execute(_DROP.format(Identifier(name)))
+
+
 @pytest.fixture
 def database_url(pg_server_url: str, template_url: str) -> Iterator[str]:
-    name = f"t_{uuid.uuid4().hex}"
-    with psycopg.connect(pg_server_url, autocommit=True) as admin:
-        admin.execute(_CREATE_FROM.format(Identifier(name), Identifier(TEMPLATE)))
-    try:
-        yield with_database(pg_server_url, name)
-    finally:
-        with psycopg.connect(pg_server_url, autocommit=True) as admin:
-            admin.execute(_DROP.format(Identifier(name)))
+    yield from _scratch_database(pg_server_url, "t", TEMPLATE)
 
 
 @pytest.fixture
 def empty_database_url(pg_server_url: str) -> Iterator[str]:
-    name = f"e_{uuid.uuid4().hex}"
-    with psycopg.connect(pg_server_url, autocommit=True) as admin:
-        admin.execute(_CREATE.format(Identifier(name)))
-    try:
-        yield with_database(pg_server_url, name)
-    finally:
-        with psycopg.connect(pg_server_url, autocommit=True) as admin:
-            admin.execute(_DROP.format(Identifier(name)))
+    yield from _scratch_database(pg_server_url, "e", None)
 
 
 @pytest.fixture

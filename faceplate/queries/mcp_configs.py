@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Final
 from uuid import UUID
 
@@ -23,16 +25,23 @@ _DELETE: Final = QUERIES["delete_mcp_config"].text
 _NAME_TAKEN: Final = "an MCP config with this name already exists"
 
 
-async def create_mcp_config(
-    conn: Conn, *, id: UUID, user_id: UUID, name: str, config: McpServerConfig, enabled: bool
-) -> McpConfig:
-    """sql/mcp_configs/create_mcp_config.sql; raises Conflict on a taken name."""
+@contextmanager
+def _name_taken_is_conflict() -> Iterator[None]:
+    """mcp_configs_user_name_key violations become Conflict; other errors pass unchanged."""
     try:
-        row = await conn.fetchrow(_CREATE, id, user_id, name, config, enabled)
+        yield
     except asyncpg.UniqueViolationError as e:
         if e.constraint_name == "mcp_configs_user_name_key":
             raise Conflict(_NAME_TAKEN) from e
         raise
+
+
+async def create_mcp_config(
+    conn: Conn, *, id: UUID, user_id: UUID, name: str, config: McpServerConfig, enabled: bool
+) -> McpConfig:
+    """sql/mcp_configs/create_mcp_config.sql; raises Conflict on a taken name."""
+    with _name_taken_is_conflict():
+        row = await conn.fetchrow(_CREATE, id, user_id, name, config, enabled)
     assert row is not None
     return msgspec.convert(dict(row), McpConfig)
 
@@ -67,12 +76,8 @@ async def update_mcp_config(
     enabled: bool,
 ) -> McpConfig | None:
     """sql/mcp_configs/update_mcp_config.sql; raises Conflict on a taken name."""
-    try:
+    with _name_taken_is_conflict():
         row = await conn.fetchrow(_UPDATE, user_id, config_id, name, config, enabled)
-    except asyncpg.UniqueViolationError as e:
-        if e.constraint_name == "mcp_configs_user_name_key":
-            raise Conflict(_NAME_TAKEN) from e
-        raise
     return None if row is None else msgspec.convert(dict(row), McpConfig)
 
 

@@ -10,6 +10,7 @@ UPDATE faceplate.messages AS m
 SET content = $3, tool_calls = $4, finish_reason = $5
 FROM faceplate.conversations AS c
 WHERE m.id = $2
+  AND m.role = 'assistant'
   AND c.id = m.conversation_id
   AND c.user_id = $1
 RETURNING m.id, m.conversation_id, m.role, m.content, m.tool_calls, m.tool_results,

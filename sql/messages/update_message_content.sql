@@ -9,5 +9,6 @@ SET content = $3
 FROM faceplate.conversations AS c
 WHERE m.id = $2
   AND m.finish_reason IS NULL
+  AND m.role = 'assistant'
   AND c.id = m.conversation_id
   AND c.user_id = $1;
