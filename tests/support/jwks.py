@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hmac
 import json
-import socket
 import threading
 import time
 import uuid
@@ -15,13 +13,14 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal
 
-import uvicorn
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tests.support.server import ServerThread
 
 DEFAULT_CLIENT_ID = "test-client"
 SECOND_CLIENT_ID = "second-test-client"
@@ -174,20 +173,8 @@ class JwksServer:
         self.failing = False
         self.publish(keys)
         app = Starlette(routes=[Route("/pool/.well-known/jwks.json", self._endpoint)])
-        config = uvicorn.Config(
-            app,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            loop="asyncio",
-            http="h11",
-            ws="none",
-        )
-        self._server = uvicorn.Server(config)
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._socket.bind(("127.0.0.1", 0))
-        self.port: int = self._socket.getsockname()[1]
-        self._thread = threading.Thread(target=self._run, name="jwks-server", daemon=True)
+        self._server = ServerThread(app, name="jwks-server")
+        self.port: int = self._server.port
 
     @property
     def issuer(self) -> str:
@@ -213,20 +200,11 @@ class JwksServer:
             self._jwks = jwks
 
     def start(self) -> JwksServer:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self._socket.close()
-                raise RuntimeError("the JWKS server did not start")
-            time.sleep(0.01)
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self._server.should_exit = True
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
-        self._socket.close()
+        self._server.stop()
 
     def __enter__(self) -> JwksServer:
         return self.start()
@@ -238,9 +216,6 @@ class JwksServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
-
-    def _run(self) -> None:
-        asyncio.run(self._server.serve(sockets=[self._socket]))
 
     async def _endpoint(self, request: Request) -> Response:
         with self._lock:

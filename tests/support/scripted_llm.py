@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 from collections import deque
@@ -13,7 +12,6 @@ from types import TracebackType
 from typing import Any, Literal
 
 import msgspec
-import uvicorn
 
 from tests.support.scripted_replies import (
     Event,
@@ -23,6 +21,7 @@ from tests.support.scripted_replies import (
     error_body,
     openai_events,
 )
+from tests.support.server import ServerThread
 
 __all__ = ["RecordedRequest", "Reply", "ScriptedCall", "ScriptedLLM"]
 
@@ -70,9 +69,7 @@ class ScriptedLLM:
         self._requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._socket: socket.socket | None = None
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._thread: ServerThread | None = None
         self._port = 0
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -97,41 +94,18 @@ class ScriptedLLM:
         """Serve in a background thread; returns once the port accepts connections."""
         if self._thread is not None:
             raise RuntimeError("ScriptedLLM is already started")
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        self._socket = sock
-        self._port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self._app,
-            interface="asgi3",
-            lifespan="off",
-            http="h11",
-            loop="asyncio",
-            log_config=None,
-            timeout_graceful_shutdown=5,
+        self._thread = ServerThread(
+            self._app, name="scripted-llm", interface="asgi3", timeout_graceful_shutdown=5
         )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, name="scripted-llm", daemon=True
-        )
+        self._port = self._thread.port
         self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("ScriptedLLM did not start")
-            time.sleep(0.005)
         return self
 
     def stop(self) -> None:
         """Abort streams still running, close every connection and wait for the thread."""
         self._stopping.set()
-        if self._server is not None:
-            self._server.should_exit = True
         if self._thread is not None:
-            self._thread.join(timeout=15)
-        if self._socket is not None:
-            self._socket.close()
+            self._thread.stop()
 
     def __enter__(self) -> ScriptedLLM:
         return self.start()

@@ -23,6 +23,7 @@ class ServerThread:
         lifespan: Literal["on", "off"] = "off",
         ws: Literal["none", "auto", "websockets"] = "none",
         name: str = "test-server",
+        **options: Any,
     ) -> None:
         import uvicorn
 
@@ -34,6 +35,7 @@ class ServerThread:
             loop="asyncio",
             http="h11",
             ws=ws,
+            **options,
         )
         self._server = uvicorn.Server(config)
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
