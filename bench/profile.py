@@ -1,0 +1,106 @@
+"""Sampling the service under load with py-spy (`uv run --group bench`), summarized."""
+
+from __future__ import annotations
+
+import math
+import re
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Final
+
+_FRAME: Final = re.compile(r"^(?P<func>.*) \((?P<file>[^():]+)(?::\d+)?\)$")
+_PACKAGES: Final = (
+    "faceplate",
+    "bench",
+    "starlette",
+    "uvicorn",
+    "asyncpg",
+    "msgspec",
+    "jose",
+    "httptools",
+    "uvloop",
+    "websockets",
+    "httpx",
+    "httpcore",
+    "anyio",
+    "uuid6",
+    "cryptography",
+    "ecdsa",
+)
+
+
+def py_spy() -> str | None:
+    """The py-spy executable of this environment, if installed."""
+    beside = Path(sys.executable).with_name("py-spy")
+    return str(beside) if beside.exists() else shutil.which("py-spy")
+
+
+def _package(file: str) -> str:
+    for part in Path(file).parts:
+        if part in _PACKAGES:
+            return part
+    return "python/stdlib" if "/lib/python" in file or file.startswith("<") else "other"
+
+
+def _name(frame: str) -> tuple[str, str]:
+    found = _FRAME.match(frame)
+    if found is None:
+        return frame, "other"
+    file = found["file"]
+    short = "/".join(Path(file).parts[-2:])
+    return f"{found['func']} ({short})", _package(file)
+
+
+def summarize(collapsed: str, top: int = 25) -> dict[str, Any]:
+    """Self and inclusive sample shares per function, and self shares per package."""
+    own: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    packages: Counter[str] = Counter()
+    total = 0
+    for line in collapsed.splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        frames = [_name(f) for f in stack.split(";")[1:]]  # the first is the thread
+        if not frames:
+            continue
+        total += count
+        leaf, package = frames[-1]
+        own[leaf] += count
+        packages[package] += count
+        for name in {f for f, _ in frames}:
+            inclusive[name] += count
+
+    def share(counter: Counter[str]) -> list[tuple[str, float]]:
+        return [(k, round(100 * v / total, 1)) for k, v in counter.most_common(top)]
+
+    return {
+        "samples": total,
+        "self_pct": share(own) if total else [],
+        "inclusive_pct": share(inclusive) if total else [],
+        "package_self_pct": share(packages) if total else [],
+    }
+
+
+def record(pid: int, seconds: float, out: Path, cpu: int | None, load: Callable[[], Any]) -> str:
+    """Sample `pid` for `seconds` while `load()` runs; return the collapsed stacks."""
+    spy = py_spy()
+    if spy is None:
+        raise SystemExit("bench: --profile needs py-spy: uv run --group bench python -m bench")
+    command = [spy, "record", "--pid", str(pid), "--duration", str(math.ceil(seconds))]
+    command += ["--rate", "200", "--format", "raw", "--nonblocking", "--output", str(out)]
+    if cpu is not None:
+        command = ["taskset", "-c", str(cpu), *command]
+    spy_process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        load()
+    finally:
+        _, err = spy_process.communicate(timeout=seconds + 60)
+    if spy_process.returncode != 0:
+        raise RuntimeError(f"py-spy failed: {err.decode(errors='replace')[-1000:]}")
+    return out.read_text(encoding="utf-8")

@@ -1,0 +1,139 @@
+"""The printed table and the JSON summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from bench.rest import P99_TARGET, RPS_TARGET, RouteResult
+from bench.writes import WritesResult
+from bench.ws import IdleResult, WsResult
+
+
+class Section(msgspec.Struct, frozen=True, kw_only=True):
+    """A part that did not run, and why."""
+
+    skipped: str
+
+
+class Summary(msgspec.Struct, kw_only=True):
+    meta: dict[str, Any]
+    rest: list[RouteResult] | Section
+    ws: list[WsResult] | Section
+    writes: WritesResult | Section
+    idle: list[IdleResult] | Section
+    profile: dict[str, Any] | None = None
+
+
+def write_json(summary: Summary, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(msgspec.json.format(msgspec.json.encode(summary), indent=2) + b"\n")
+
+
+def _yes(ok: bool) -> str:
+    return "yes" if ok else "NO"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        first = cells[0].ljust(widths[0])
+        rest = (c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True))
+        return "  ".join([first, *rest]).rstrip()
+
+    return [line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)]
+
+
+def render(summary: Summary) -> str:
+    """The human-readable table of every part."""
+    m = summary.meta
+    out = [
+        f"Faceplate bench — {m['size']} size, {m['cpus']}; PostgreSQL {m['database']}",
+        "",
+    ]
+    if isinstance(summary.rest, Section):
+        out.append(f"REST: skipped ({summary.rest.skipped})")
+    else:
+        out.append(
+            f"REST: {m['connections']} connections, {m['generator']}, "
+            f"{m['rounds']} rounds x {m['duration_s']:g} s, medians; "
+            f"target ratio >= {RPS_TARGET}, p99 ratio <= {P99_TARGET}"
+        )
+        rows = [
+            [
+                r.route,
+                f"{r.service.rps:.0f}",
+                f"{r.floor.rps:.0f}",
+                f"{r.rps_ratio:.2f}",
+                f"{r.service.p50_ms:.2f} / {r.floor.p50_ms:.2f}",
+                f"{r.service.p99_ms:.2f} / {r.floor.p99_ms:.2f}",
+                f"{r.p99_ratio:.2f}",
+                _yes(r.meets_target),
+            ]
+            for r in summary.rest
+        ]
+        header = ["route", "service req/s", "floor req/s", "ratio"]
+        header += ["p50 ms svc / floor", "p99 ms svc / floor", "p99 ratio", "target"]
+        out += _table(header, rows)
+    out.append("")
+    if isinstance(summary.ws, Section):
+        out.append(f"WebSocket relay: skipped ({summary.ws.skipped})")
+    else:
+        out.append(
+            "WebSocket relay: service vs bare Starlette floor; burst = model as fast as it "
+            "can, paced = model at the given deltas/s per turn; medians"
+        )
+        rows = [
+            [
+                f"{w.mode} {w.turns} turns x {w.deltas_per_turn}"
+                + (f" @ {w.rate:g}/s" if w.rate else ""),
+                f"{w.service.deltas_per_s:.0f} / {w.floor.deltas_per_s:.0f}",
+                f"{w.service.frames_per_s:.0f} / {w.floor.frames_per_s:.0f}",
+                f"{w.frames_ratio:.2f}",
+                f"{w.service.p50_delay_ms:.1f} / {w.floor.p50_delay_ms:.1f}",
+                f"{w.service.p99_delay_ms:.1f} / {w.floor.p99_delay_ms:.1f}",
+                w.target,
+                _yes(w.meets_target),
+            ]
+            for w in summary.ws
+        ]
+        header = ["run", "deltas/s svc / floor", "frames/s svc / floor", "frames ratio"]
+        header += ["p50 delay ms", "p99 delay ms", "target", "met"]
+        out += _table(header, rows)
+    out.append("")
+    if isinstance(summary.writes, Section):
+        out.append(f"DB writes per turn: skipped ({summary.writes.skipped})")
+    else:
+        w = summary.writes
+        out.append("DB writes per turn (write statements; transactions in brackets):")
+        for run in (w.burst, w.paced):
+            queries = ", ".join(f"{k} {v}" for k, v in sorted(run.by_query.items()))
+            out.append(
+                f"  {run.mode:5} {run.deltas} deltas streamed in {run.stream_s:.2f} s: "
+                f"{run.statements} ({run.transactions})  [{queries}]"
+            )
+        out.append(
+            f"  => {w.constant} + {w.per_stream_s:.2f} per second of streaming; "
+            f"target <= 1/s + constant: {_yes(w.meets_target)}"
+        )
+    out.append("")
+    if isinstance(summary.idle, Section):
+        out.append(f"Idle sockets: skipped ({summary.idle.skipped})")
+    else:
+        for i in summary.idle:
+            mark = (
+                f"  target <= 50 KiB: {_yes(i.per_socket_kib <= 50)}"
+                if i.target == "service"
+                else ""
+            )
+            out.append(
+                f"Idle sockets: {i.target:7} {i.sockets} authenticated sockets "
+                f"+{(i.rss_after_kib - i.rss_before_kib) / 1024:.1f} MiB RSS = "
+                f"{i.per_socket_kib:.1f} KiB per socket{mark}"
+            )
+    for note in m.get("notes", []):
+        out.append(f"note: {note}")
+    return "\n".join(out)

@@ -1,0 +1,172 @@
+"""The processes under test: uvicorn serving one app, one worker, access log off, pinned."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import IO, Final
+
+import httpx
+
+from bench.loadgen import pinned
+
+ROOT: Final = Path(__file__).resolve().parent.parent
+HOST: Final = "127.0.0.1"
+
+
+def _importable(module: str) -> bool:
+    try:
+        __import__(module)
+    except ImportError:
+        return False
+    return True
+
+
+def loop_and_http() -> tuple[str, str]:
+    """The fastest event loop and HTTP parser installed; every server here gets the same."""
+    return (
+        "uvloop" if _importable("uvloop") else "asyncio",
+        "httptools" if _importable("httptools") else "h11",
+    )
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class Server:
+    """A uvicorn process; `pid` is the Python process itself (taskset execs it)."""
+
+    def __init__(self, name: str, process: subprocess.Popen[bytes], port: int, log: Path) -> None:
+        self.name = name
+        self.process = process
+        self.port = port
+        self.log = log
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def rss_kib(self) -> int:
+        """Resident set size now, from /proc."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise RuntimeError(f"no VmRSS for {self.name}")
+
+    def log_tail(self, lines: int = 30) -> str:
+        text = self.log.read_text(encoding="utf-8", errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+    def wait_ready(self, path: str, timeout_s: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        with httpx.Client(timeout=2.0) as client:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"{self.name} exited:\n{self.log_tail()}")
+                with contextlib.suppress(httpx.HTTPError):
+                    if client.get(self.base_url + path).status_code == 200:
+                        return
+                time.sleep(0.1)
+        raise RuntimeError(f"{self.name} not ready after {timeout_s:.0f} s:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@contextlib.contextmanager
+def uvicorn_server(
+    name: str,
+    app: str,
+    *,
+    env: Mapping[str, str],
+    cpu: int | None,
+    logdir: Path,
+    ready_path: str,
+) -> Iterator[Server]:
+    """Serve `app` ("module:attr") until the block ends; waits until `ready_path` answers 200."""
+    loop, http = loop_and_http()
+    port = free_port()
+    command = [
+        *pinned(cpu),
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app,
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        "--loop",
+        loop,
+        "--http",
+        http,
+        "--ws",
+        "auto",
+        "--lifespan",
+        "on",
+    ]
+    log = logdir / f"{name}.log"
+    out: IO[bytes]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT
+        )
+    server = Server(name, process, port, log)
+    try:
+        server.wait_ready(ready_path)
+        yield server
+    finally:
+        server.stop()
+
+
+@contextlib.contextmanager
+def model_server(*, cpu: int | None, logdir: Path) -> Iterator[str]:
+    """The scripted model (bench.model) in its own process; yields its base URL."""
+    port = free_port()
+    log = logdir / "model.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [*pinned(cpu), sys.executable, "-m", "bench.model", str(port)],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    server = Server("model", process, port, log)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the scripted model did not start:\n{server.log_tail()}")
+            try:
+                socket.create_connection((HOST, port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield f"http://{HOST}:{port}/v1"
+    finally:
+        server.stop()
