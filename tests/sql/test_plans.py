@@ -1,0 +1,205 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, LiteralString
+from uuid import UUID
+
+import psycopg
+import pytest
+from uuid6 import uuid7
+
+from faceplate.db import Conn, Database
+from faceplate.sql import QUERIES
+
+# Both halves are constants: the EXPLAIN prefix and the text of a file under sql/.
+# (PreparedStatement.explain() cannot serve: it json.loads what the pool's json codec decoded.)
+_EXPLAIN: Final = "EXPLAIN (FORMAT JSON) "
+_EXPLAIN_GENERIC: Final = "EXPLAIN (GENERIC_PLAN, FORMAT JSON) "
+
+_USERS: Final = 40
+_CONVERSATIONS_PER_USER: Final = 100
+_CONVERSATIONS_WITH_MESSAGES: Final = 60
+_MESSAGES_PER_CONVERSATION: Final = 60
+_STREAMING: Final = 3
+_T0: Final = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    user_id: UUID
+    conversation_id: UUID
+    message: tuple[datetime, UUID]
+    conversation: tuple[datetime, UUID]
+
+
+async def _load(conn: Conn) -> Loaded:
+    """A few thousand rows shaped like real use, then ANALYZE so the planner knows it."""
+    users = [uuid7() for _ in range(_USERS)]
+    await conn.execute(
+        "INSERT INTO faceplate.users (id, email, subject_id)"
+        " SELECT u.id, u.id::text || '@example.com', 'sub-' || u.id::text"
+        " FROM unnest($1::uuid[]) AS u (id)",
+        users,
+    )
+    conversation_ids: list[UUID] = []
+    owners: list[UUID] = []
+    updated: list[datetime] = []
+    for n, user_id in enumerate(users):
+        for k in range(_CONVERSATIONS_PER_USER):
+            conversation_ids.append(uuid7())
+            owners.append(user_id)
+            updated.append(_T0 + timedelta(minutes=n * _CONVERSATIONS_PER_USER + k))
+    await conn.execute(
+        "INSERT INTO faceplate.conversations (id, user_id, updated_at)"
+        " SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[])",
+        conversation_ids,
+        owners,
+        updated,
+    )
+    # Users, assistants and tools take turns; every assistant message has finished but a few.
+    message_ids: list[UUID] = []
+    in_conversation: list[UUID] = []
+    roles: list[str] = []
+    finish: list[str | None] = []
+    created: list[datetime] = []
+    for conversation_id in conversation_ids[:_CONVERSATIONS_WITH_MESSAGES]:
+        for k in range(_MESSAGES_PER_CONVERSATION):
+            role = ("user", "assistant", "tool")[k % 3]
+            message_ids.append(uuid7())
+            in_conversation.append(conversation_id)
+            roles.append(role)
+            finish.append("stop" if role == "assistant" else None)
+            created.append(_T0 + timedelta(seconds=len(created)))
+    for n in range(_STREAMING):
+        finish[1 + 3 * n * _MESSAGES_PER_CONVERSATION] = None
+    await conn.execute(
+        "INSERT INTO faceplate.messages (id, conversation_id, role, finish_reason, created_at)"
+        " SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::varchar[], $4::varchar[],"
+        " $5::timestamptz[])",
+        message_ids,
+        in_conversation,
+        roles,
+        finish,
+        created,
+    )
+    await conn.execute("ANALYZE faceplate.users, faceplate.conversations, faceplate.messages")
+    # Keysets in the middle of the first user's conversations and of its first conversation.
+    mid_message, mid_conversation = _MESSAGES_PER_CONVERSATION // 2, _CONVERSATIONS_PER_USER // 2
+    return Loaded(
+        user_id=users[0],
+        conversation_id=conversation_ids[0],
+        message=(created[mid_message], message_ids[mid_message]),
+        conversation=(updated[mid_conversation], conversation_ids[mid_conversation]),
+    )
+
+
+def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _nodes(child)
+
+
+def _index_names(explained: list[dict[str, Any]]) -> set[str]:
+    return {n["Index Name"] for n in _nodes(explained[0]["Plan"]) if "Index Name" in n}
+
+
+@dataclass(frozen=True)
+class Hot:
+    query: str
+    index: str
+    args: Callable[[Loaded], tuple[object, ...]]
+
+
+HOT: Final = [
+    pytest.param(
+        Hot(
+            "list_conversations",
+            "conversations_user_updated_idx",
+            lambda d: (d.user_id, None, None, 21),
+        ),
+        id="list_conversations-first-page",
+    ),
+    pytest.param(
+        Hot(
+            "list_conversations",
+            "conversations_user_updated_idx",
+            lambda d: (d.user_id, *d.conversation, 21),
+        ),
+        id="list_conversations-next-page",
+    ),
+    pytest.param(
+        Hot(
+            "list_messages",
+            "messages_conversation_created_idx",
+            lambda d: (d.user_id, d.conversation_id, None, None, 51),
+        ),
+        id="list_messages-first-page",
+    ),
+    pytest.param(
+        Hot(
+            "list_messages",
+            "messages_conversation_created_idx",
+            lambda d: (d.user_id, d.conversation_id, *d.message, 51),
+        ),
+        id="list_messages-next-page",
+    ),
+    pytest.param(
+        Hot("mark_streaming_interrupted", "messages_streaming_idx", lambda d: ()),
+        id="mark_streaming_interrupted",
+    ),
+]
+
+
+async def _generic_plan(database_url: str, text: LiteralString) -> list[dict[str, Any]]:
+    """The plan PostgreSQL may settle on for a cached statement, whatever its arguments.
+
+    asyncpg binds parameters, which GENERIC_PLAN refuses; psycopg sends a query without
+    parameters over the simple protocol, where $1… stay placeholders.
+    """
+    async with await psycopg.AsyncConnection.connect(database_url) as pconn:
+        cursor = await pconn.execute(_EXPLAIN_GENERIC + text)
+        row = await cursor.fetchone()
+    assert row is not None
+    plan: list[dict[str, Any]] = row[0]
+    return plan
+
+
+@pytest.mark.parametrize("hot", HOT)
+async def test_plan_with_the_arguments_uses_the_index(db: Database, hot: Hot) -> None:
+    async with db.connection() as conn:
+        loaded = await _load(conn)
+        explained = await conn.fetchval(_EXPLAIN + QUERIES[hot.query].text, *hot.args(loaded))
+    assert hot.index in _index_names(explained)
+
+
+@pytest.mark.parametrize("hot", HOT[::2])
+async def test_generic_plan_uses_the_index(db: Database, database_url: str, hot: Hot) -> None:
+    async with db.connection() as conn:
+        await _load(conn)
+    explained = await _generic_plan(database_url, QUERIES[hot.query].text)
+    assert hot.index in _index_names(explained)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="'$n IS NULL OR (a, b) > ($n, $m)' is only a Filter in a generic plan, so a later "
+    "page scans every row before it; a COALESCE sentinel would keep it an Index Cond",
+)
+@pytest.mark.parametrize(
+    ("query", "index"),
+    [
+        ("list_conversations", "conversations_user_updated_idx"),
+        ("list_messages", "messages_conversation_created_idx"),
+    ],
+)
+async def test_generic_plan_seeks_to_the_keyset(
+    db: Database, database_url: str, query: str, index: str
+) -> None:
+    async with db.connection() as conn:
+        await _load(conn)
+    explained = await _generic_plan(database_url, QUERIES[query].text)
+    (scan,) = (n for n in _nodes(explained[0]["Plan"]) if n.get("Index Name") == index)
+    assert "ROW(" in scan["Index Cond"]
