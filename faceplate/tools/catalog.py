@@ -1,0 +1,119 @@
+"""The tools a turn offers the model, and the calls it routes back to their MCP servers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Protocol
+from uuid import UUID
+
+import msgspec
+
+from faceplate.agents.base import ToolSpec
+from faceplate.structs import McpServerConfig, ToolCall, ToolResult
+from faceplate.tools.errors import ToolUnavailable
+from faceplate.tools.naming import model_tool_names
+from faceplate.tools.results import error_result
+from faceplate.tools.sessions import McpSessionManager
+
+logger = logging.getLogger(__name__)
+
+ConfigEntry = tuple[UUID, str, McpServerConfig]
+"""(config id, config name, decrypted config)"""
+
+
+class ToolSource(Protocol):
+    """What a turn needs from tools: the specs to offer and a way to run one call.
+
+    `call` never raises for a tool problem (it answers an error ToolResult) and is safe to run
+    concurrently, e.g. every call of one model step under `asyncio.gather`.
+    """
+
+    async def specs(self) -> list[ToolSpec]: ...
+
+    async def call(self, call: ToolCall) -> ToolResult: ...
+
+
+class _Route(msgspec.Struct, frozen=True, kw_only=True):
+    config_id: UUID
+    config: McpServerConfig
+    tool_name: str
+
+
+class McpToolSource:
+    """The tools of a user's enabled MCP configs, as one turn sees them.
+
+    The servers are listed once, on the first `specs()` or `call()`; a server that cannot be
+    listed is left out with a warning.
+    """
+
+    def __init__(
+        self,
+        manager: McpSessionManager,
+        user_id: UUID,
+        configs: Sequence[ConfigEntry],
+        *,
+        timeout_s: float,
+        list_timeout_s: float = 10.0,
+    ) -> None:
+        self._manager = manager
+        self._user_id = user_id
+        self._configs = list(configs)
+        self._timeout_s = timeout_s
+        self._list_timeout_s = list_timeout_s
+        self._specs: list[ToolSpec] | None = None
+        self._routes: dict[str, _Route] = {}
+        self._lock = asyncio.Lock()
+
+    async def specs(self) -> list[ToolSpec]:
+        """Every listed tool under its model name (`{config-name-slug}__{tool}`)."""
+        async with self._lock:
+            if self._specs is None:
+                self._specs = await self._list()
+            return list(self._specs)
+
+    async def call(self, call: ToolCall) -> ToolResult:
+        """Run a model's call on its server; an unknown name answers an error result."""
+        await self.specs()
+        route = self._routes.get(call.name)
+        if route is None:
+            return error_result(
+                f"unknown tool {call.name}", tool_call_id=call.id, name=call.name, duration_ms=0
+            )
+        return await self._manager.call_tool(
+            self._user_id,
+            route.config_id,
+            route.config,
+            route.tool_name,
+            call.arguments,
+            tool_call_id=call.id,
+            display_name=call.name,
+            timeout_s=self._timeout_s,
+        )
+
+    async def _list(self) -> list[ToolSpec]:
+        listed = await asyncio.gather(*(self._list_one(entry) for entry in self._configs))
+        found = [
+            (entry, spec)
+            for entry, specs in zip(self._configs, listed, strict=True)
+            for spec in specs
+        ]
+        names = model_tool_names([(entry[1], spec.name) for entry, spec in found])
+        specs: list[ToolSpec] = []
+        for name, ((config_id, _, config), spec) in zip(names, found, strict=True):
+            self._routes[name] = _Route(config_id=config_id, config=config, tool_name=spec.name)
+            specs.append(
+                ToolSpec(name=name, description=spec.description, input_schema=spec.input_schema)
+            )
+        return specs
+
+    async def _list_one(self, entry: ConfigEntry) -> list[ToolSpec]:
+        config_id, _, config = entry
+        try:
+            return await self._manager.list_tools(
+                self._user_id, config_id, config, timeout_s=self._list_timeout_s
+            )
+        except ToolUnavailable as exc:
+            logger.warning("tools of MCP config %s left out: %s", config_id, exc.message)
+            return []

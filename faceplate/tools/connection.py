@@ -1,0 +1,119 @@
+"""One live MCP connection, opened and closed by its own runner task."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from typing import Final
+from uuid import UUID
+
+import anyio
+from mcp.client import Client
+
+from faceplate.structs import McpServerConfig
+from faceplate.tools.errors import ToolUnavailable
+from faceplate.tools.results import describe_failure
+from faceplate.tools.transports import ConnectPolicy, open_client
+
+logger = logging.getLogger(__name__)
+
+_CLOSE_GRACE_S: Final = 5.0
+_CLOSE_WAIT_S: Final = 15.0
+
+
+class Connection:
+    """One connection, owned by its runner task, which enters and exits every SDK context."""
+
+    def __init__(
+        self,
+        config_id: UUID,
+        config: McpServerConfig,
+        policy: ConnectPolicy,
+        connect_timeout_s: float,
+    ) -> None:
+        self.config_id = config_id
+        self.in_flight = 0
+        self.last_used = time.monotonic()
+        self._client: Client | None = None
+        self._error: BaseException | None = None
+        self._lost = False
+        self._ready = asyncio.Event()
+        self._close = asyncio.Event()
+        self._connect_scope: anyio.CancelScope | None = None
+        self._task = asyncio.create_task(
+            self._run(config, policy, connect_timeout_s), name=f"mcp-session-{config_id}"
+        )
+
+    @property
+    def usable(self) -> bool:
+        return not (self._lost or self._close.is_set() or self._task.done())
+
+    @property
+    def ended(self) -> bool:
+        return self._lost or self._task.done()
+
+    async def connected(self) -> Client:
+        """The connected client; raises ToolUnavailable if connecting failed or it closed."""
+        await self._ready.wait()
+        if self._client is None:
+            raise ToolUnavailable(describe_failure(self._error)) from self._error
+        return self._client
+
+    def close(self) -> None:
+        self._close.set()
+        if self._client is None and self._connect_scope is not None:
+            self._connect_scope.cancel()
+
+    def on_closed(self, callback: Callable[[Connection], None]) -> None:
+        self._task.add_done_callback(lambda _: callback(self))
+
+    async def wait_closed(self) -> None:
+        done, _ = await asyncio.wait({self._task}, timeout=_CLOSE_WAIT_S)
+        if not done:
+            logger.warning("MCP session of config %s did not close; cancelling it", self.config_id)
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def _mark_lost(self) -> None:
+        if not self._lost and not self._close.is_set():
+            logger.info("MCP connection of config %s was lost", self.config_id)
+        self._lost = True
+
+    async def _run(
+        self, config: McpServerConfig, policy: ConnectPolicy, connect_timeout_s: float
+    ) -> None:
+        try:
+            deadline = anyio.current_time() + connect_timeout_s
+            with anyio.CancelScope(deadline=deadline) as scope:
+                self._connect_scope = scope
+                if self._close.is_set():
+                    scope.cancel()
+                async with AsyncExitStack() as stack:
+                    client = await open_client(stack, config, policy, self._mark_lost)
+                    scope.deadline = math.inf
+                    self._client = client
+                    self._ready.set()
+                    await self._close.wait()
+                    scope.deadline = anyio.current_time() + _CLOSE_GRACE_S
+            if self._error is None and not self._ready.is_set() and scope.cancelled_caught:
+                closed = self._close.is_set()
+                self._error = ToolUnavailable(
+                    "the MCP session was closed while connecting"
+                    if closed
+                    else f"MCP server did not connect within {connect_timeout_s:g} s"
+                )
+        except Exception as exc:
+            self._error = exc
+            if self._ready.is_set():
+                reason = describe_failure(exc)
+                logger.warning("MCP session of config %s ended: %s", self.config_id, reason)
+        finally:
+            self._lost = True
+            self._client = None
+            self._ready.set()

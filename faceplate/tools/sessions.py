@@ -1,0 +1,243 @@
+"""Live MCP sessions, one per (user, config, config version), reused across turns."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from types import TracebackType
+from typing import Any, Final, Self, TypeVar
+from uuid import UUID
+
+import mcp_types as types
+import msgspec
+from mcp.client import Client
+from mcp.shared.exceptions import MCPError
+
+from faceplate.agents.base import ToolSpec
+from faceplate.structs import McpServerConfig, ToolResult
+from faceplate.tools.connection import Connection
+from faceplate.tools.errors import ToolError, ToolUnavailable
+from faceplate.tools.results import describe_failure, error_result, tool_result
+from faceplate.tools.transports import ConnectPolicy
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+SessionKey = tuple[UUID, UUID, str]
+
+_FINGERPRINT: Final = msgspec.json.Encoder(order="sorted")
+_LIST_PAGES_MAX: Final = 100
+# What a streamable HTTP server (or the SDK for a bare 404) answers when it no longer knows the
+# session, having restarted or expired it: the request did not run, so resending it is safe.
+_SESSION_GONE: Final = frozenset({"session not found", "session terminated"})
+
+
+def fingerprint(config: McpServerConfig) -> str:
+    """A digest of everything in a config, so an edited config gets a new connection."""
+    return hashlib.sha256(_FINGERPRINT.encode(config)).hexdigest()
+
+
+class McpSessionManager:
+    """Live MCP sessions of every user; one per app, entered (or `aclose`d) in its lifespan.
+
+    Each connection belongs to a runner task that opens and closes it, so a hanging server only
+    holds its own callers. Idle sessions close after `idle_timeout_s`.
+    """
+
+    def __init__(
+        self,
+        *,
+        allow_private: bool,
+        stdio_commands: Sequence[str] = (),
+        idle_timeout_s: float = 300.0,
+        connect_timeout_s: float = 30.0,
+    ) -> None:
+        self._policy = ConnectPolicy(allow_private=allow_private, stdio_commands=(*stdio_commands,))
+        self._idle_timeout_s = idle_timeout_s
+        self._connect_timeout_s = connect_timeout_s
+        self._connections: dict[SessionKey, Connection] = {}
+        self._closing: set[Connection] = set()
+        self._sweeper: asyncio.Task[None] | None = None
+        self._closed = False
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_val: BaseException | None,
+        exc_tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close every connection and wait until they, and their processes, are gone."""
+        self._closed = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.wait({self._sweeper})
+        for connection in list(self._connections.values()):
+            self._discard(connection)
+        await asyncio.gather(*(s.wait_closed() for s in list(self._closing)))
+
+    async def close_config(self, config_id: UUID) -> None:
+        """Close the sessions of a changed or deleted config at once; calls in flight fail."""
+        doomed = [s for key, s in self._connections.items() if key[1] == config_id]
+        for connection in doomed:
+            self._discard(connection)
+        await asyncio.gather(*(s.wait_closed() for s in doomed))
+
+    async def list_tools(
+        self,
+        user_id: UUID,
+        config_id: UUID,
+        config: McpServerConfig,
+        *,
+        timeout_s: float = 10.0,
+    ) -> list[ToolSpec]:
+        """The server's tools under its own names; raises ToolUnavailable on any failure."""
+        try:
+            async with asyncio.timeout(timeout_s) as deadline:
+                tools = await self._use(user_id, config_id, config, _list_all, idempotent=True)
+        except TimeoutError as exc:
+            if deadline.expired():
+                raise ToolUnavailable(f"MCP server did not answer within {timeout_s:g} s") from exc
+            raise ToolUnavailable(describe_failure(exc)) from exc
+        except ToolUnavailable:
+            raise
+        except Exception as exc:
+            raise ToolUnavailable(describe_failure(exc)) from exc
+        return [
+            ToolSpec(
+                name=tool.name,
+                description=tool.description or tool.title or "",
+                input_schema=tool.input_schema,
+            )
+            for tool in tools
+        ]
+
+    async def call_tool(
+        self,
+        user_id: UUID,
+        config_id: UUID,
+        config: McpServerConfig,
+        tool_name: str,
+        arguments: dict[str, Any],
+        *,
+        tool_call_id: str,
+        display_name: str,
+        timeout_s: float,
+    ) -> ToolResult:
+        """Call a tool by the server's name; every failure becomes an error ToolResult.
+
+        Only cancellation propagates: the request is abandoned and the server told so.
+        """
+        started = time.monotonic()
+
+        async def call(client: Client) -> types.CallToolResult:
+            return await client.call_tool(tool_name, arguments)
+
+        try:
+            async with asyncio.timeout(timeout_s) as deadline:
+                result = await self._use(user_id, config_id, config, call, idempotent=False)
+        except TimeoutError as exc:
+            expired = deadline.expired()
+            message = f"tool timed out after {timeout_s:g} s" if expired else describe_failure(exc)
+        except Exception as exc:
+            if not isinstance(exc, ToolError | MCPError):
+                logger.warning("MCP tool call failed (config %s)", config_id, exc_info=True)
+            message = describe_failure(exc)
+        else:
+            duration_ms = _ms_since(started)
+            return tool_result(
+                result, tool_call_id=tool_call_id, name=display_name, duration_ms=duration_ms
+            )
+        duration_ms = _ms_since(started)
+        return error_result(
+            message, tool_call_id=tool_call_id, name=display_name, duration_ms=duration_ms
+        )
+
+    async def _use(
+        self,
+        user_id: UUID,
+        config_id: UUID,
+        config: McpServerConfig,
+        op: Callable[[Client], Awaitable[T]],
+        *,
+        idempotent: bool,
+    ) -> T:
+        """Run `op` on the live connection, opening it if needed; once more if it had gone."""
+        key = (user_id, config_id, fingerprint(config))
+        for attempt in range(2):
+            connection = self._connection(key, config)
+            connection.in_flight += 1
+            try:
+                return await op(await connection.connected())
+            except MCPError as exc:
+                gone = exc.message.strip(" .").lower() in _SESSION_GONE
+                lost = exc.code == types.CONNECTION_CLOSED
+                if gone or lost:
+                    self._discard(connection)
+                if attempt == 0 and (gone or (lost and idempotent)):
+                    logger.info("MCP connection of config %s had gone; reconnecting", config_id)
+                    continue
+                raise
+            finally:
+                connection.in_flight -= 1
+                connection.last_used = time.monotonic()
+        raise AssertionError("unreachable")
+
+    def _connection(self, key: SessionKey, config: McpServerConfig) -> Connection:
+        if self._closed:
+            raise ToolUnavailable("MCP sessions are shutting down")
+        connection = self._connections.get(key)
+        if connection is not None and connection.usable:
+            return connection
+        if connection is not None:
+            self._discard(connection)
+        connection = Connection(key[1], config, self._policy, self._connect_timeout_s)
+        self._connections[key] = connection
+        if self._sweeper is None:
+            self._sweeper = asyncio.create_task(self._sweep(), name="mcp-session-sweeper")
+        return connection
+
+    def _discard(self, connection: Connection) -> None:
+        """Forget a connection and close it; `aclose` still waits for it to be gone."""
+        for key, known in list(self._connections.items()):
+            if known is connection:
+                del self._connections[key]
+        if connection not in self._closing:
+            self._closing.add(connection)
+            connection.close()
+            connection.on_closed(self._closing.discard)
+
+    async def _sweep(self) -> None:
+        interval = min(max(self._idle_timeout_s / 4, 0.05), 30.0)
+        while True:
+            await asyncio.sleep(interval)
+            now = time.monotonic()
+            for connection in list(self._connections.values()):
+                if connection.in_flight:
+                    continue
+                if connection.ended or now - connection.last_used > self._idle_timeout_s:
+                    self._discard(connection)
+
+
+async def _list_all(client: Client) -> list[types.Tool]:
+    tools: list[types.Tool] = []
+    cursor: str | None = None
+    for _ in range(_LIST_PAGES_MAX):
+        page = await client.list_tools(cursor=cursor)
+        tools.extend(page.tools)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    return tools
+
+
+def _ms_since(started: float) -> int:
+    return round((time.monotonic() - started) * 1000)

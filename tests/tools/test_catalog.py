@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+
+import pytest
+
+from faceplate.structs import HttpConfig, SseConfig, StdioConfig, ToolCall
+from faceplate.tools.catalog import McpToolSource, ToolSource
+from faceplate.tools.sessions import McpSessionManager
+from tests.tools.servers import free_port
+from tests.tools.support import USER, text
+from tests.tools.toolbox import Recorder
+
+HTTP_ID = uuid.UUID(int=101)
+SSE_ID = uuid.UUID(int=102)
+STDIO_ID = uuid.UUID(int=104)
+BROKEN_ID = uuid.UUID(int=103)
+
+
+@pytest.fixture
+def source(
+    manager: McpSessionManager, http_config: HttpConfig, sse_config: SseConfig
+) -> McpToolSource:
+    broken = HttpConfig(url=f"http://127.0.0.1:{free_port()}/mcp")
+    configs = [
+        (HTTP_ID, "Web Tools", http_config),
+        (SSE_ID, "Local", sse_config),
+        (BROKEN_ID, "Broken", broken),
+    ]
+    return McpToolSource(manager, USER, configs, timeout_s=5)
+
+
+async def test_specs_name_tools_by_config(
+    source: McpToolSource, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="faceplate.tools.catalog"):
+        specs = await source.specs()
+
+    names = [spec.name for spec in specs]
+    assert "web-tools__add" in names
+    assert "local__add" in names
+    assert not [name for name in names if name.startswith("broken")]
+    add = next(spec for spec in specs if spec.name == "local__add")
+    assert add.description == "Add two integers."
+    assert add.input_schema["required"] == ["a", "b"]
+    assert f"tools of MCP config {BROKEN_ID} left out" in caplog.text
+
+
+async def test_calls_reach_the_right_server(source: McpToolSource) -> None:
+    result = await source.call(ToolCall(id="c1", name="local__add", arguments={"a": 2, "b": 5}))
+
+    assert result.is_error is False
+    assert text(result) == "7"
+    assert result.tool_call_id == "c1"
+    assert result.name == "local__add"
+
+
+async def test_unknown_tool_name(source: McpToolSource) -> None:
+    result = await source.call(ToolCall(id="c2", name="broken__add", arguments={}))
+
+    assert result.is_error is True
+    assert text(result) == "unknown tool broken__add"
+    assert result.tool_call_id == "c2"
+
+
+async def test_calls_run_concurrently(source: McpToolSource) -> None:
+    await source.specs()
+    started = time.monotonic()
+
+    results = await asyncio.gather(
+        source.call(ToolCall(id="a", name="web-tools__sleep", arguments={"seconds": 1})),
+        source.call(ToolCall(id="b", name="web-tools__sleep", arguments={"seconds": 1})),
+        source.call(ToolCall(id="c", name="local__sleep", arguments={"seconds": 1})),
+    )
+
+    assert [r.tool_call_id for r in results] == ["a", "b", "c"]
+    assert not any(r.is_error for r in results)
+    assert time.monotonic() - started < 1.8
+
+
+async def test_servers_are_listed_once(
+    source: McpToolSource, recorder: Recorder, test_id: str
+) -> None:
+    await source.specs()
+    await source.specs()
+    await source.call(ToolCall(id="c1", name="web-tools__echo", arguments={"text": "hi"}))
+
+    # Once per server: both carry this test's header.
+    assert recorder.methods(test_id).count("tools/list") == 2
+
+
+async def test_clashing_slugs_route_to_their_own_configs(
+    manager: McpSessionManager, http_url: str
+) -> None:
+    first = HttpConfig(url=f"{http_url}/mcp", headers={"X-Server": "first"})
+    second = HttpConfig(url=f"{http_url}/mcp", headers={"X-Server": "second"})
+    source: ToolSource = McpToolSource(
+        manager, USER, [(HTTP_ID, "GitHub", first), (SSE_ID, "github", second)], timeout_s=5
+    )
+
+    names = [spec.name for spec in await source.specs()]
+    result = await source.call(ToolCall(id="c", name="github__headers_2", arguments={}))
+
+    assert "github__headers" in names
+    assert "github__headers_2" in names
+    assert json.loads(text(result))["x-server"] == "second"
+
+
+async def test_a_source_with_no_configs_offers_nothing(manager: McpSessionManager) -> None:
+    source = McpToolSource(manager, USER, [], timeout_s=5)
+
+    assert await source.specs() == []
+
+
+async def test_stdio_tools_are_offered_and_called(
+    manager: McpSessionManager, stdio_config: StdioConfig
+) -> None:
+    source = McpToolSource(manager, USER, [(STDIO_ID, "Local Files", stdio_config)], timeout_s=5)
+
+    names = [spec.name for spec in await source.specs()]
+    result = await source.call(ToolCall(id="c", name="local-files__echo", arguments={"text": "x"}))
+
+    assert "local-files__echo" in names
+    assert text(result) == "x"
