@@ -1,0 +1,157 @@
+"""The WebSocket frames of CONTRACT §10: client → server and server → client, `type` first."""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+from uuid import UUID
+
+import msgspec
+
+from faceplate.structs import Message, ToolCall, ToolResult
+
+TurnStatus = Literal["completed", "cancelled", "failed"]
+
+# --- client → server ------------------------------------------------------------------------------
+
+
+class AuthFrame(
+    msgspec.Struct,
+    frozen=True,
+    kw_only=True,
+    tag_field="type",
+    tag="auth",
+    forbid_unknown_fields=True,
+):
+    token: str
+
+
+class UserMessageFrame(
+    msgspec.Struct,
+    frozen=True,
+    kw_only=True,
+    tag_field="type",
+    tag="user_message",
+    forbid_unknown_fields=True,
+):
+    content: str
+
+
+class CancelFrame(
+    msgspec.Struct, frozen=True, tag_field="type", tag="cancel", forbid_unknown_fields=True
+):
+    pass
+
+
+class PingFrame(
+    msgspec.Struct, frozen=True, tag_field="type", tag="ping", forbid_unknown_fields=True
+):
+    pass
+
+
+ClientFrame = AuthFrame | UserMessageFrame | CancelFrame | PingFrame
+CLIENT_FRAMES: Final = msgspec.json.Decoder(ClientFrame)
+
+# --- server → client ------------------------------------------------------------------------------
+
+
+class ReadyTurn(msgspec.Struct, frozen=True, kw_only=True):
+    """The turn running when a socket joins; `seq` is the last frame it already sent (0: none)."""
+
+    turn_id: UUID
+    message_id: UUID | None
+    seq: int
+
+
+class ReadyFrame(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag="ready"):
+    conversation_id: UUID
+    turn: ReadyTurn | None
+
+
+class PongFrame(msgspec.Struct, frozen=True, tag_field="type", tag="pong"):
+    pass
+
+
+class ErrorFrame(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag="error"):
+    code: str
+    message: str
+
+
+class MessageFrame(
+    msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag="message", omit_defaults=True
+):
+    """A stored message; the user's, sent before `turn_start`, carries no turn_id and seq."""
+
+    turn_id: UUID | None = None
+    seq: int | None = None
+    message: Message
+
+
+class TurnStartFrame(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag="turn_start"):
+    turn_id: UUID
+    seq: int
+
+
+class TextDeltaFrame(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag="text_delta"):
+    turn_id: UUID
+    seq: int
+    message_id: UUID
+    delta: str
+
+
+class ToolCallFrame(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag="tool_call"):
+    turn_id: UUID
+    seq: int
+    message_id: UUID
+    tool_call: ToolCall
+
+
+class ToolResultFrame(
+    msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag="tool_result"
+):
+    turn_id: UUID
+    seq: int
+    tool_result: ToolResult
+
+
+class TurnError(msgspec.Struct, frozen=True, kw_only=True):
+    code: str
+    message: str
+
+
+class TurnEndFrame(
+    msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag="turn_end", omit_defaults=True
+):
+    turn_id: UUID
+    seq: int
+    status: TurnStatus
+    error: TurnError | None = None
+
+
+ServerFrame = (
+    ReadyFrame
+    | PongFrame
+    | ErrorFrame
+    | MessageFrame
+    | TurnStartFrame
+    | TextDeltaFrame
+    | ToolCallFrame
+    | ToolResultFrame
+    | TurnEndFrame
+)
+SERVER_FRAMES: Final = msgspec.json.Decoder(ServerFrame)
+"""For clients and tests: decodes any server frame."""
+
+_ENCODER: Final = msgspec.json.Encoder()
+
+
+def encode(frame: ServerFrame) -> str:
+    """A frame as the JSON text sent on the socket; encode once, send to every socket."""
+    return _ENCODER.encode(frame).decode()
+
+
+def error(code: str, message: str) -> str:
+    """An encoded `error` frame."""
+    return encode(ErrorFrame(code=code, message=message))
+
+
+PONG: Final = encode(PongFrame())
