@@ -1,0 +1,22 @@
+"""What the app gives its turns: the tools of each user's enabled MCP configs."""
+
+from __future__ import annotations
+
+from faceplate.services.mcp_configs import McpConfigs
+from faceplate.structs import User
+from faceplate.tools.catalog import McpToolSource, ToolSource
+from faceplate.tools.sessions import McpSessionManager
+from faceplate.turns.tools import ToolSourceFactory
+
+
+def mcp_tool_sources(
+    configs: McpConfigs, sessions: McpSessionManager, *, timeout_s: float
+) -> ToolSourceFactory:
+    """Builds, per turn, the tools of the user's enabled MCP configs (read when the turn starts)."""
+
+    async def for_user(user: User) -> ToolSource:
+        enabled = await configs.enabled_clear(user)
+        entries = [(config.id, config.name, config.config) for config in enabled]
+        return McpToolSource(sessions, user.id, entries, timeout_s=timeout_s)
+
+    return for_user

@@ -1,0 +1,316 @@
+"""One agent turn: the user's message, then model steps and tool rounds, stored as they stream."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from typing import Any, Final, Literal, TypeVar
+from uuid import UUID
+
+import msgspec
+from uuid6 import uuid7
+
+from faceplate.agents.base import ChatModel, Finish, LLMError, ModelFinish, TextDelta, ToolSpec
+from faceplate.db import STALE, Database
+from faceplate.errors import Unavailable
+from faceplate.queries import messages as q
+from faceplate.settings import Settings
+from faceplate.structs import FinishReason, Message, Role, ToolCall, ToolResult, User
+from faceplate.tools.catalog import ToolSource
+from faceplate.tools.results import error_result
+from faceplate.turns.channel import TurnChannel
+from faceplate.turns.frames import TurnError
+from faceplate.turns.history import for_model, title_of
+from faceplate.turns.tools import CANCELLED, ToolSourceFactory, ToolStep
+from faceplate.turns.writer import StreamWriter
+
+_log = logging.getLogger("faceplate.turns")
+_T = TypeVar("_T")
+
+StopReason = Literal["cancelled", "deleted", "shutdown"]
+_SHUTDOWN: Final = TurnError(code="interrupted", message="the server stopped during the turn")
+_GONE: Final = TurnError(code="not_found", message="conversation not found")
+_MODEL_FAILED: Final = "the model failed before this call ran"
+
+
+class TurnConfig(msgspec.Struct, frozen=True, kw_only=True):
+    system_prompt: str
+    max_tool_rounds: int
+    tool_timeout_s: float
+    write_interval_s: float = 1.0
+    frame_interval_s: float = 0.01
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TurnConfig:
+        return cls(
+            system_prompt=settings.system_prompt,
+            max_tool_rounds=settings.max_tool_rounds,
+            tool_timeout_s=settings.tool_timeout_s,
+        )
+
+
+class _Stopped(Exception):
+    def __init__(self, reason: StopReason) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _Gone(Exception):
+    """The conversation was deleted under the turn."""
+
+
+class TurnRunner:
+    """Runs one turn to its `turn_end`. `stop()` ends it early; storage always completes.
+
+    Only the model's stream, the tool calls and the listing of tools are interrupted by `stop()`;
+    a database write in progress finishes first, so nothing is left half-stored. No pooled
+    connection is held across a model or tool await.
+    """
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        model: ChatModel,
+        tools: ToolSourceFactory,
+        config: TurnConfig,
+        user: User,
+        conversation_id: UUID,
+        content: str,
+        channel: TurnChannel,
+    ) -> None:
+        self._db = db
+        self._model = model
+        self._tools = tools
+        self._config = config
+        self._user = user
+        self._conversation_id = conversation_id
+        self._content = content
+        self.channel = channel
+        self._stop: StopReason | None = None
+        self._current: asyncio.Future[Any] | None = None
+        self._writer: StreamWriter | None = None
+
+    def stop(self, reason: StopReason) -> None:
+        """End the turn as soon as possible, storing what it produced so far."""
+        if self._stop is None:
+            self._stop = reason
+        if self._current is not None:
+            self._current.cancel()
+
+    async def run(self) -> None:
+        """The whole turn; always ends with turn_end, and raises only when itself cancelled."""
+        try:
+            await self._turn()
+            self.channel.end("completed")
+        except _Stopped as e:
+            self._started()
+            if e.reason == "shutdown":
+                self.channel.end("failed", _SHUTDOWN)
+            else:
+                self.channel.end("cancelled")
+        except _Gone:
+            if self._started():  # deleted before the turn could begin
+                self.channel.end("failed", _GONE)
+            else:
+                self.channel.end("cancelled")
+        except LLMError as e:
+            _log.warning("turn in conversation %s: %s", self._conversation_id, e)
+            self._started()
+            self.channel.end("failed", TurnError(code="upstream_error", message=str(e)))
+        except (Unavailable, *STALE) as e:
+            _log.warning("turn in conversation %s: database away: %r", self._conversation_id, e)
+            self._started()
+            self.channel.end(
+                "failed", TurnError(code="unavailable", message="database unavailable")
+            )
+        except Exception:  # the task's boundary: report the fault to the sockets, not to nobody
+            _log.exception("turn in conversation %s failed", self._conversation_id)
+            self._started()
+            self.channel.end("failed", TurnError(code="internal_error", message="internal error"))
+        except asyncio.CancelledError:
+            if self._writer is not None:
+                await self._writer.abandon()
+            self._started()
+            self.channel.end("failed", _SHUTDOWN)
+            raise
+
+    def _started(self) -> bool:
+        """Send turn_start if the turn ended before it; True if it had to."""
+        if self.channel.seq == 0:
+            self.channel.start()
+            return True
+        return False
+
+    async def _turn(self) -> None:
+        async with self._db.connection() as conn:
+            history = await q.list_history(
+                conn, user_id=self._user.id, conversation_id=self._conversation_id
+            )
+        first = not any(m.role == "user" for m in history)
+        asked = await self._store(
+            "user", self._content, title_if_untitled=title_of(self._content) if first else None
+        )
+        self.channel.user_message(asked)
+        self.channel.start()
+        history.append(asked)
+        source = await self._interruptible(lambda: self._tools(self._user))
+        rounds = 0
+        while True:
+            offer = rounds < self._config.max_tool_rounds
+            specs = await self._interruptible(source.specs) if offer else []
+            step, calls = await self._step(history, specs)
+            history.append(step)
+            if not calls:
+                return
+            offered = {spec.name for spec in specs} if offer else None
+            history.append(await self._run_tools(source, calls, offered))
+            if not offer:
+                return  # asked once more with no tools, it still wanted some: the turn ends
+            rounds += 1
+
+    # --- one model step ------------------------------------------------------------------------
+
+    async def _step(
+        self, history: Sequence[Message], specs: Sequence[ToolSpec]
+    ) -> tuple[Message, list[ToolCall]]:
+        writer = StreamWriter(
+            self._db,
+            user_id=self._user.id,
+            conversation_id=self._conversation_id,
+            message_id=uuid7(),
+            interval_s=self._config.write_interval_s,
+        )
+        self._writer = writer
+        calls: list[ToolCall] = []
+        try:
+            reason = await self._interruptible(lambda: self._stream(writer, calls, history, specs))
+        except _Stopped as e:
+            stopped: FinishReason = "interrupted" if e.reason == "shutdown" else "cancelled"
+            await self._store_partial(writer, calls, stopped, CANCELLED)
+            raise
+        except Exception:
+            await self._store_partial(writer, calls, "error", _MODEL_FAILED)
+            raise
+        stored = await writer.finish(reason, calls)
+        self._writer = None
+        if stored is None:
+            raise _Gone
+        self.channel.message(stored)
+        return stored, calls
+
+    async def _stream(
+        self,
+        writer: StreamWriter,
+        calls: list[ToolCall],
+        history: Sequence[Message],
+        specs: Sequence[ToolSpec],
+    ) -> ModelFinish:
+        reason: ModelFinish | None = None
+        events = self._model.stream(
+            system=self._config.system_prompt, history=for_model(history), tools=specs
+        )
+        try:
+            async for event in events:
+                if isinstance(event, TextDelta):
+                    writer.append(event.text)
+                    self.channel.text(writer.message_id, event.text)
+                elif isinstance(event, Finish):
+                    reason = event.reason
+                    break
+                else:
+                    calls.append(event.tool_call)
+                    self.channel.tool_call(writer.message_id, event.tool_call)
+        finally:
+            aclose: Callable[[], Awaitable[None]] | None = getattr(events, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        if reason is None:
+            raise LLMError("the model's stream ended before it finished")
+        return reason
+
+    async def _store_partial(
+        self, writer: StreamWriter, calls: list[ToolCall], reason: FinishReason, why: str
+    ) -> None:
+        """What a stopped or failed step produced: its text, and its calls answered with `why`."""
+        try:
+            stored = await writer.finish(reason, calls)
+            self._writer = None
+            if stored is None:
+                return
+            self.channel.message(stored)
+            if calls:
+                results = [
+                    error_result(why, tool_call_id=c.id, name=c.name, duration_ms=0) for c in calls
+                ]
+                for result in results:
+                    self.channel.tool_result(result)
+                await self._store_results(results)
+        except (_Gone, Unavailable, *STALE) as e:  # keep the first failure as the turn's
+            _log.warning("partial step of conversation %s not stored: %r", self._conversation_id, e)
+
+    # --- one tool round -------------------------------------------------------------------------
+
+    async def _run_tools(
+        self, source: ToolSource, calls: Sequence[ToolCall], offered: Collection[str] | None
+    ) -> Message:
+        step = ToolStep(
+            source,
+            calls,
+            offered=offered,
+            timeout_s=self._config.tool_timeout_s,
+            on_result=self.channel.tool_result,
+        )
+        try:
+            results = await self._interruptible(step.run)
+        except _Stopped:
+            await self._store_results(step.stop())
+            raise
+        return await self._store_results(results)
+
+    async def _store_results(self, results: list[ToolResult]) -> Message:
+        stored = await self._store("tool", "", tool_results=results)
+        self.channel.message(stored)
+        return stored
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    async def _store(
+        self,
+        role: Role,
+        content: str,
+        *,
+        tool_results: list[ToolResult] | None = None,
+        title_if_untitled: str | None = None,
+    ) -> Message:
+        async with self._db.connection() as conn:
+            stored = await q.create_message(
+                conn,
+                user_id=self._user.id,
+                conversation_id=self._conversation_id,
+                id=uuid7(),
+                role=role,
+                content=content,
+                tool_results=tool_results,
+                title_if_untitled=title_if_untitled,
+            )
+        if stored is None:
+            raise _Gone
+        return stored
+
+    async def _interruptible(self, start: Callable[[], Awaitable[_T]]) -> _T:
+        """Await what `start` begins, unless stop() comes first or meanwhile (_Stopped)."""
+        if self._stop is not None:
+            raise _Stopped(self._stop)
+        task: asyncio.Future[_T] = asyncio.ensure_future(start())
+        self._current = task
+        try:
+            return await task
+        except asyncio.CancelledError:
+            me = asyncio.current_task()
+            if self._stop is not None and (me is None or me.cancelling() == 0):
+                raise _Stopped(self._stop) from None
+            raise
+        finally:
+            self._current = None

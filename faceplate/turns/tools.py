@@ -1,0 +1,116 @@
+"""The tool calls of one model step: run together, answered in call order, never raising."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from typing import Final
+
+from faceplate.agents.base import ToolSpec
+from faceplate.structs import ToolCall, ToolResult, User
+from faceplate.tools.catalog import ToolSource
+from faceplate.tools.results import error_result
+
+_log = logging.getLogger("faceplate.turns")
+
+ToolSourceFactory = Callable[[User], Awaitable[ToolSource]]
+"""Builds the tools of one turn for its user (in the app: the user's enabled MCP configs)."""
+
+CANCELLED: Final = "cancelled"
+ROUNDS_USED_UP: Final = "no tools are offered now (tool rounds used up): answer without them"
+
+
+class NoTools:
+    """A ToolSource with nothing in it."""
+
+    async def specs(self) -> list[ToolSpec]:
+        return []
+
+    async def call(self, call: ToolCall) -> ToolResult:
+        return error_result(
+            f"unknown tool {call.name}", tool_call_id=call.id, name=call.name, duration_ms=0
+        )
+
+
+class ToolStep:
+    """Runs the calls of one step concurrently, each within `timeout_s`.
+
+    A name that was not offered gets an error result without reaching the source; with
+    `offered=None` no tools were offered at all. `on_result` sees each result in call order as
+    soon as it and every call before it are done. `stop()` ends the calls still running with an
+    error result reading `cancelled`, so every call has its result.
+    """
+
+    def __init__(
+        self,
+        source: ToolSource,
+        calls: Sequence[ToolCall],
+        *,
+        offered: Collection[str] | None,
+        timeout_s: float,
+        on_result: Callable[[ToolResult], None],
+    ) -> None:
+        self._source = source
+        self.calls = list(calls)
+        self._offered = offered
+        self._timeout_s = timeout_s
+        self._on_result = on_result
+        self._started = time.monotonic()
+        self._tasks: list[asyncio.Task[ToolResult]] = []
+        self._results: list[ToolResult] = []
+
+    async def run(self) -> list[ToolResult]:
+        """Every result, in call order."""
+        self._tasks = [
+            asyncio.create_task(self._one(call), name=f"tool {call.name}") for call in self.calls
+        ]
+        for task in self._tasks[len(self._results) :]:
+            self._answer(await task)
+        return list(self._results)
+
+    def stop(self) -> list[ToolResult]:
+        """Cancel what still runs; every result, in call order (`cancelled` for those stopped)."""
+        for index in range(len(self._results), len(self.calls)):
+            task = self._tasks[index] if index < len(self._tasks) else None
+            if task is not None and task.done() and not task.cancelled():
+                self._answer(task.result())
+                continue
+            if task is not None:
+                task.cancel()
+            call = self.calls[index]
+            self._answer(
+                error_result(
+                    CANCELLED, tool_call_id=call.id, name=call.name, duration_ms=self._elapsed_ms()
+                )
+            )
+        return list(self._results)
+
+    def _answer(self, result: ToolResult) -> None:
+        self._results.append(result)
+        self._on_result(result)
+
+    async def _one(self, call: ToolCall) -> ToolResult:
+        started = time.monotonic()
+        if self._offered is None or call.name not in self._offered:
+            message = ROUNDS_USED_UP if self._offered is None else f"unknown tool {call.name}"
+            return error_result(message, tool_call_id=call.id, name=call.name, duration_ms=0)
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                return await self._source.call(call)
+        except TimeoutError:
+            message = f"the tool did not answer within {self._timeout_s:g} s"
+        except Exception as e:  # a ToolSource should answer errors as data; keep the turn alive
+            _log.exception("tool source raised for %s", call.name)
+            message = f"the tool failed: {type(e).__name__}"
+        return error_result(
+            message, tool_call_id=call.id, name=call.name, duration_ms=_ms_since(started)
+        )
+
+    def _elapsed_ms(self) -> int:
+        return _ms_since(self._started)
+
+
+def _ms_since(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)

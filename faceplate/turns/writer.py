@@ -1,0 +1,143 @@
+"""Stores an assistant message while it streams, a bounded number of writes whatever its length."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from uuid import UUID
+
+import asyncpg
+
+from faceplate.db import STALE, Database
+from faceplate.errors import Unavailable
+from faceplate.queries import messages as q
+from faceplate.structs import FinishReason, Message, ToolCall
+
+_log = logging.getLogger("faceplate.turns")
+
+
+class StreamWriter:
+    """One assistant message: created at its first text, its content written at most once per
+    `interval_s` while it streams, then finished with its finish_reason.
+
+    The writes run in a task of their own, so the model's stream is never held up by the
+    database, and each takes a pooled connection only for the statement. A step that ends before
+    the first write is stored with a single INSERT.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        user_id: UUID,
+        conversation_id: UUID,
+        message_id: UUID,
+        interval_s: float = 1.0,
+    ) -> None:
+        self._db = db
+        self._user_id = user_id
+        self._conversation_id = conversation_id
+        self.message_id = message_id
+        self._interval = interval_s
+        self._parts: list[str] = []
+        self._dirty = asyncio.Event()
+        self._closing = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.created = False
+        self.gone = False  # the conversation was deleted under the turn
+
+    @property
+    def text(self) -> str:
+        if len(self._parts) > 1:
+            self._parts = ["".join(self._parts)]
+        return self._parts[0] if self._parts else ""
+
+    def append(self, text: str) -> None:
+        """Add streamed text; the row is created, or its content written, in the background."""
+        if not text:
+            return
+        self._parts.append(text)
+        self._dirty.set()
+        if self._task is None and not self._closing.is_set():
+            self._task = asyncio.create_task(self._run(), name=f"writer {self.message_id}")
+
+    async def finish(
+        self, reason: FinishReason, tool_calls: Sequence[ToolCall] | None = None
+    ) -> Message | None:
+        """Store the final text, tool calls and reason; None if the conversation is gone."""
+        self._closing.set()
+        self._dirty.set()
+        if self._task is not None:
+            await self._task
+        if self.gone:
+            return None
+        async with self._db.connection() as conn:
+            if self.created:
+                stored = await q.finish_message(
+                    conn,
+                    user_id=self._user_id,
+                    message_id=self.message_id,
+                    content=self.text,
+                    tool_calls=tool_calls or None,
+                    finish_reason=reason,
+                )
+            else:
+                stored = await q.create_message(
+                    conn,
+                    user_id=self._user_id,
+                    conversation_id=self._conversation_id,
+                    id=self.message_id,
+                    role="assistant",
+                    content=self.text,
+                    tool_calls=tool_calls or None,
+                    finish_reason=reason,
+                )
+        self.gone = stored is None
+        return stored
+
+    async def abandon(self) -> None:
+        """Stop writing without finishing (the process is going away)."""
+        self._closing.set()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while not self.gone:
+            await self._dirty.wait()
+            if self._closing.is_set():
+                return
+            self._dirty.clear()
+            await self._write()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._interval):
+                    await self._closing.wait()
+            if self._closing.is_set():
+                return
+
+    async def _write(self) -> None:
+        content = self.text
+        try:
+            async with self._db.connection() as conn:
+                if self.created:
+                    await q.update_message_content(
+                        conn, user_id=self._user_id, message_id=self.message_id, content=content
+                    )
+                    return
+                stored = await q.create_message(
+                    conn,
+                    user_id=self._user_id,
+                    conversation_id=self._conversation_id,
+                    id=self.message_id,
+                    role="assistant",
+                    content=content,
+                )
+        except (Unavailable, asyncpg.PostgresError, *STALE) as e:
+            # The text is still in memory: the next write, or finish(), stores it.
+            _log.warning("could not store streaming message %s: %r", self.message_id, e)
+            return
+        self.created = stored is not None
+        self.gone = stored is None
