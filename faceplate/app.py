@@ -10,25 +10,28 @@ from contextlib import asynccontextmanager
 
 import psycopg
 from starlette.applications import Starlette
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from faceplate import migrate
+from faceplate.agents.factory import build_model
 from faceplate.auth import CognitoVerifier, DevVerifier, Verifier
 from faceplate.auth.dev import load_or_create_secret
 from faceplate.db import lazy_database
 from faceplate.embedded import start_embedded
 from faceplate.errors import Unavailable
 from faceplate.openapi import openapi_route
-from faceplate.routes import conversations, health, mcp_configs, me
+from faceplate.routes import conversations, health, mcp_configs, me, ws
 from faceplate.secrets import SecretBox, load_or_create_key
 from faceplate.services import health as health_service
 from faceplate.services import turns_startup
 from faceplate.services.mcp_configs import McpConfigs
+from faceplate.services.turns import mcp_tool_sources
 from faceplate.services.users import UserDirectory
 from faceplate.settings import Settings, load_settings
 from faceplate.state import AppState, State
 from faceplate.tools.sessions import McpSessionManager
 from faceplate.turns.registry import TurnRegistry
+from faceplate.turns.runner import TurnConfig
 from faceplate.web.failures import EXCEPTION_HANDLERS
 
 _log = logging.getLogger("faceplate")
@@ -44,6 +47,7 @@ ROUTES = [
     Route("/v1/conversations/{id}", conversations.rename_conversation, methods=["PATCH"]),
     Route("/v1/conversations/{id}", conversations.delete_conversation, methods=["DELETE"]),
     Route("/v1/conversations/{id}/messages", conversations.list_messages, methods=["GET"]),
+    WebSocketRoute("/v1/conversations/{id}/ws", ws.conversation_socket),
     Route("/v1/mcp-configs", mcp_configs.create_mcp_config, methods=["POST"]),
     Route("/v1/mcp-configs", mcp_configs.list_mcp_configs, methods=["GET"]),
     Route("/v1/mcp-configs/{id}", mcp_configs.get_mcp_config, methods=["GET"]),
@@ -91,7 +95,8 @@ async def _become_ready(state: AppState, url: str) -> bool:
 
 async def _watch_schema(state: AppState, url: str) -> None:
     """Until ready (database away, or schema behind in cognito mode), try again every few s."""
-    while not await _become_ready(state, url):
+    # Ready already at start-up: recovering again would mark this process's own turns interrupted.
+    while not state.schema_ready and not await _become_ready(state, url):
         await asyncio.sleep(_SCHEMA_POLL_S)
 
 
@@ -109,20 +114,30 @@ def create_app(settings: Settings | None = None) -> Starlette:
         sessions = McpSessionManager(
             stdio_commands=s.mcp_stdio_commands, allow_private=s.mcp_allow_private
         )
+        model = build_model(
+            s.llm, base_url=s.llm_base_url, api_key=s.llm_api_key, model=s.llm_model
+        )
+        mcp = McpConfigs(
+            db,
+            box,
+            stdio_commands=s.mcp_stdio_commands,
+            allow_private=s.mcp_allow_private,
+            on_change=sessions.close_config,
+        )
         state = AppState(
             settings=s,
             db=db,
             verifier=_verifier(s),
             users=UserDirectory(db),
-            mcp_configs=McpConfigs(
-                db,
-                box,
-                stdio_commands=s.mcp_stdio_commands,
-                allow_private=s.mcp_allow_private,
-                on_change=sessions.close_config,
-            ),
+            mcp_configs=mcp,
             sessions=sessions,
-            turns=TurnRegistry(),
+            turns=TurnRegistry(
+                db=db,
+                model=model,
+                tools=mcp_tool_sources(mcp, sessions, timeout_s=s.tool_timeout_s),
+                config=TurnConfig.from_settings(s),
+            ),
+            model=model,
         )
         if not await _become_ready(state, url):
             _log.warning("not ready: database away or schema behind; retrying")
@@ -134,6 +149,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
             await state.turns.aclose()
+            await model.aclose()
             await sessions.aclose()
             await state.verifier.aclose()
             await db.close()

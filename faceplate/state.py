@@ -10,8 +10,10 @@ from faceplate.db import Database
 from faceplate.services.mcp_configs import McpConfigs
 from faceplate.services.users import UserDirectory
 from faceplate.settings import Settings
+from faceplate.turns.limits import SocketLimits
 
 if TYPE_CHECKING:
+    from faceplate.agents.base import ChatModel
     from faceplate.tools.sessions import McpSessionManager
     from faceplate.turns.registry import TurnRegistry
 
@@ -25,7 +27,9 @@ class AppState:
     mcp_configs: McpConfigs
     sessions: McpSessionManager
     turns: TurnRegistry
+    model: ChatModel
     schema_ready: bool = False
+    socket_limits: SocketLimits = field(default_factory=SocketLimits)
     extras: dict[str, Any] = field(default_factory=dict)
 
 
