@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,12 +26,26 @@ STALE: Final = (
     asyncpg.InterfaceError,
     asyncpg.PostgresConnectionError,
     asyncpg.CannotConnectNowError,
+    # A FATAL read before the end of its connection: the ping finds it mid-operation.
+    asyncpg.InternalClientError,
     OSError,
 )
 
 
+# PostgreSQL refuses U+0000 in text and jsonb; model and tool output may carry it.
+_JSON_NUL: Final = re.compile(rb"(?<!\\)((?:\\\\)*)\\u0000")
+
+
+def without_nul(text: str) -> str:
+    """Text PostgreSQL accepts: U+0000 becomes U+FFFD."""
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
+
+
 def _encode_jsonb(value: Any) -> bytes:
-    return b"\x01" + _ENC.encode(value)
+    data = _ENC.encode(value)
+    if b"\\u0000" in data:
+        data = _JSON_NUL.sub(rb"\1\\ufffd", data)
+    return b"\x01" + data
 
 
 def _decode_jsonb(data: bytes) -> Any:

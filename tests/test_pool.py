@@ -169,12 +169,6 @@ class _HeldOpenProxy:
             server_writer.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=asyncpg.InternalClientError,
-    reason="faceplate/db.py: the ping of a connection whose FATAL arrived before its EOF raises "
-    "asyncpg.InternalClientError, which STALE does not list, so it reaches the caller",
-)
 async def test_connection_whose_server_went_away_unnoticed_is_replaced(
     database_url: str,
 ) -> None:
@@ -297,3 +291,17 @@ async def test_unreachable_database_is_unavailable() -> None:
     with pytest.raises(Unavailable):
         await open_database(url, min_size=1, max_size=2, timeout_s=2)
     assert time.monotonic() - started < 2.0
+
+
+async def test_nul_in_jsonb_strings_is_replaced_but_escaped_backslashes_survive(
+    database_url: str,
+) -> None:
+    db = await open_database(database_url, min_size=1, max_size=1, timeout_s=5)
+    try:
+        async with db.connection() as conn:
+            value = await conn.fetchval(
+                "SELECT $1::jsonb", {"a": "x\u0000y", "b": "\\u0000", "c": "\\\u0000"}
+            )
+    finally:
+        await db.close()
+    assert value == {"a": "x\ufffdy", "b": "\\u0000", "c": "\\\ufffd"}

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import msgspec
 
-from faceplate.db import Conn, rowcount
+from faceplate.db import Conn, rowcount, without_nul
 from faceplate.sql import QUERIES
 from faceplate.structs import Conversation
 
@@ -24,7 +24,7 @@ async def create_conversation(
     conn: Conn, *, id: UUID, user_id: UUID, title: str | None
 ) -> Conversation:
     """sql/conversations/create_conversation.sql"""
-    row = await conn.fetchrow(_CREATE, id, user_id, title)
+    row = await conn.fetchrow(_CREATE, id, user_id, _title(title))
     assert row is not None
     return msgspec.convert(dict(row), Conversation)
 
@@ -54,7 +54,7 @@ async def update_conversation_title(
     conn: Conn, *, user_id: UUID, conversation_id: UUID, title: str | None
 ) -> Conversation | None:
     """sql/conversations/update_conversation_title.sql"""
-    row = await conn.fetchrow(_RENAME, user_id, conversation_id, title)
+    row = await conn.fetchrow(_RENAME, user_id, conversation_id, _title(title))
     return None if row is None else msgspec.convert(dict(row), Conversation)
 
 
@@ -66,3 +66,7 @@ async def delete_conversation(conn: Conn, *, user_id: UUID, conversation_id: UUI
 async def touch_conversation(conn: Conn, *, user_id: UUID, conversation_id: UUID) -> int:
     """sql/conversations/touch_conversation.sql"""
     return rowcount(await conn.execute(_TOUCH, user_id, conversation_id))
+
+
+def _title(title: str | None) -> str | None:
+    return None if title is None else without_nul(title)

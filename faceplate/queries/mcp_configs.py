@@ -10,7 +10,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from faceplate.db import Conn, rowcount
+from faceplate.db import Conn, rowcount, without_nul
 from faceplate.errors import Conflict
 from faceplate.sql import QUERIES
 from faceplate.structs import McpConfig, McpServerConfig
@@ -41,7 +41,7 @@ async def create_mcp_config(
 ) -> McpConfig:
     """sql/mcp_configs/create_mcp_config.sql; raises Conflict on a taken name."""
     with _name_taken_is_conflict():
-        row = await conn.fetchrow(_CREATE, id, user_id, name, config, enabled)
+        row = await conn.fetchrow(_CREATE, id, user_id, without_nul(name), config, enabled)
     assert row is not None
     return msgspec.convert(dict(row), McpConfig)
 
@@ -77,7 +77,7 @@ async def update_mcp_config(
 ) -> McpConfig | None:
     """sql/mcp_configs/update_mcp_config.sql; raises Conflict on a taken name."""
     with _name_taken_is_conflict():
-        row = await conn.fetchrow(_UPDATE, user_id, config_id, name, config, enabled)
+        row = await conn.fetchrow(_UPDATE, user_id, config_id, without_nul(name), config, enabled)
     return None if row is None else msgspec.convert(dict(row), McpConfig)
 
 

@@ -9,7 +9,7 @@ from uuid import UUID
 
 import msgspec
 
-from faceplate.db import Conn, rowcount
+from faceplate.db import Conn, rowcount, without_nul
 from faceplate.sql import QUERIES
 from faceplate.structs import FinishReason, Message, Role, ToolCall, ToolResult
 
@@ -41,11 +41,11 @@ async def create_message(
         conversation_id,
         id,
         role,
-        content,
+        without_nul(content),
         tool_calls,
         tool_results,
         finish_reason,
-        title_if_untitled,
+        None if title_if_untitled is None else without_nul(title_if_untitled),
     )
     return None if row is None else msgspec.convert(dict(row), Message)
 
@@ -74,7 +74,7 @@ async def update_message_content(
     conn: Conn, *, user_id: UUID, message_id: UUID, content: str
 ) -> int:
     """sql/messages/update_message_content.sql"""
-    return rowcount(await conn.execute(_UPDATE_CONTENT, user_id, message_id, content))
+    return rowcount(await conn.execute(_UPDATE_CONTENT, user_id, message_id, without_nul(content)))
 
 
 async def finish_message(
@@ -87,7 +87,9 @@ async def finish_message(
     finish_reason: FinishReason,
 ) -> Message | None:
     """sql/messages/finish_message.sql"""
-    row = await conn.fetchrow(_FINISH, user_id, message_id, content, tool_calls, finish_reason)
+    row = await conn.fetchrow(
+        _FINISH, user_id, message_id, without_nul(content), tool_calls, finish_reason
+    )
     return None if row is None else msgspec.convert(dict(row), Message)
 
 

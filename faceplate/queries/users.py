@@ -8,7 +8,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from faceplate.db import Conn
+from faceplate.db import Conn, without_nul
 from faceplate.errors import Conflict
 from faceplate.sql import QUERIES
 from faceplate.structs import User
@@ -21,7 +21,7 @@ _GET_BY_SUBJECT: Final = QUERIES["get_user_by_subject"].text
 async def upsert_user(conn: Conn, *, id: UUID, subject_id: str, email: str) -> User:
     """sql/users/upsert_user.sql; raises Conflict when another subject holds the email."""
     try:
-        row = await conn.fetchrow(_UPSERT, id, subject_id, email)
+        row = await conn.fetchrow(_UPSERT, id, without_nul(subject_id), without_nul(email))
     except asyncpg.UniqueViolationError as e:
         if e.constraint_name == "users_email_key":
             raise Conflict("email belongs to another user") from e
@@ -38,5 +38,5 @@ async def get_user(conn: Conn, *, user_id: UUID) -> User | None:
 
 async def get_user_by_subject(conn: Conn, *, subject_id: str) -> User | None:
     """sql/users/get_user_by_subject.sql"""
-    row = await conn.fetchrow(_GET_BY_SUBJECT, subject_id)
+    row = await conn.fetchrow(_GET_BY_SUBJECT, without_nul(subject_id))
     return None if row is None else msgspec.convert(dict(row), User)

@@ -6,10 +6,15 @@
 -- $4 limit :: int8  (one more than the page size, to learn whether a next page exists)
 -- returns: id uuid, title varchar, created_at timestamptz, updated_at timestamptz
 -- The row comparison matches conversations_user_updated_idx, so ties in updated_at
--- are broken by id and no row is skipped or repeated across pages.
+-- are broken by id and no row is skipped or repeated across pages. The first page compares
+-- with a sentinel above every row rather than "$2 IS NULL OR …", so that a generic plan
+-- still seeks the index instead of filtering every row before the cursor.
 SELECT c.id, c.title, c.created_at, c.updated_at
 FROM faceplate.conversations AS c
 WHERE c.user_id = $1
-  AND ($2::timestamptz IS NULL OR (c.updated_at, c.id) < ($2::timestamptz, $3::uuid))
+  AND (c.updated_at, c.id) < (
+      COALESCE($2::timestamptz, 'infinity'),
+      COALESCE($3::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff')
+  )
 ORDER BY c.updated_at DESC, c.id DESC
 LIMIT $4;

@@ -233,3 +233,10 @@ def test_wrong_method_has_the_error_body(client: TestClient, alice: Headers) -> 
     response = client.put("/v1/conversations", headers=alice)
     assert response.status_code == 405
     assert set(response.json()["error"]) == {"code", "message"}
+
+
+def test_nul_characters_are_stored_as_replacement_characters(
+    client: TestClient, alice: Headers
+) -> None:
+    conv = _create(client, alice, title="a\u0000b")
+    assert conv["title"] == "a\ufffdb"

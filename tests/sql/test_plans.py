@@ -182,12 +182,6 @@ async def test_generic_plan_uses_the_index(db: Database, database_url: str, hot:
     assert hot.index in _index_names(explained)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="'$n IS NULL OR (a, b) > ($n, $m)' is only a Filter in a generic plan, so a later "
-    "page scans every row before it; a COALESCE sentinel would keep it an Index Cond",
-)
 @pytest.mark.parametrize(
     ("query", "index"),
     [
