@@ -65,6 +65,6 @@ def query_limit(request: Request) -> int:
     raw = request.query_params.get("limit")
     if raw is None:
         return 50
-    if not raw.isdigit() or not 1 <= int(raw) <= 100:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 100:
         raise Invalid("limit must be an integer from 1 to 100")
     return int(raw)

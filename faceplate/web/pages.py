@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Final, Generic, TypeVar
 
 import msgspec
@@ -36,9 +37,11 @@ class CursorCodec(Generic[K]):
             return None
         try:
             raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-            return self._decoder.decode(raw)
-        except (binascii.Error, ValueError, msgspec.DecodeError):
+            key = self._decoder.decode(raw)
+            _check_storable(key)
+        except (binascii.Error, ValueError, OverflowError, msgspec.DecodeError):
             raise Invalid("cursor is not valid") from None
+        return key
 
 
 def page_of(rows: Sequence[T], limit: int, key: Callable[[T], object]) -> Page[T]:
@@ -46,3 +49,12 @@ def page_of(rows: Sequence[T], limit: int, key: Callable[[T], object]) -> Page[T
     items = list(rows[:limit])
     more = len(rows) > limit
     return Page(items=items, next_cursor=encode_cursor(key(items[-1])) if more else None)
+
+
+def _check_storable(key: object) -> None:
+    """Refuse keys PostgreSQL would refuse: NUL in text, instants beyond the UTC calendar."""
+    for part in key if isinstance(key, tuple) else (key,):
+        if isinstance(part, str) and "\x00" in part:
+            raise ValueError("NUL in cursor")
+        if isinstance(part, datetime):
+            part.astimezone(UTC)  # OverflowError past year 1 or 9999

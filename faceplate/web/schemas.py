@@ -8,7 +8,7 @@ from uuid import UUID
 
 import msgspec
 
-from faceplate.structs import McpServerConfig
+from faceplate.structs import HttpConfig, SseConfig, StdioConfig
 
 Title = Annotated[str, msgspec.Meta(max_length=255)]
 ConfigName = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
@@ -22,15 +22,32 @@ class RenameConversation(msgspec.Struct, frozen=True, kw_only=True, forbid_unkno
     title: Title | None
 
 
+# The stored config structs tolerate unknown fields (old code reads new rows); a request
+# must not: a misspelt "headers" would silently drop a secret.
+class HttpConfigIn(HttpConfig, frozen=True, forbid_unknown_fields=True):
+    pass
+
+
+class SseConfigIn(SseConfig, frozen=True, forbid_unknown_fields=True):
+    pass
+
+
+class StdioConfigIn(StdioConfig, frozen=True, forbid_unknown_fields=True):
+    pass
+
+
+McpServerConfigIn = HttpConfigIn | SseConfigIn | StdioConfigIn
+
+
 class CreateMcpConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     name: ConfigName
-    config: McpServerConfig
+    config: McpServerConfigIn
     enabled: bool = True
 
 
 class PatchMcpConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     name: ConfigName | msgspec.UnsetType = msgspec.UNSET
-    config: McpServerConfig | msgspec.UnsetType = msgspec.UNSET
+    config: McpServerConfigIn | msgspec.UnsetType = msgspec.UNSET
     enabled: bool | msgspec.UnsetType = msgspec.UNSET
 
 
