@@ -76,6 +76,13 @@ def socket_path(conversation_id: str) -> str:
     return f"/v1/conversations/{conversation_id}/ws"
 
 
+def connect(
+    client: TestClient, conversation_id: str, headers: dict[str, str] | None = None
+) -> WebSocketTestSession:
+    """A socket on the conversation (TestClient adds its upgrade headers to the dict it gets)."""
+    return client.websocket_connect(socket_path(conversation_id), headers=dict(headers or {}))
+
+
 def new_conversation(client: TestClient, headers: dict[str, str], title: str | None = None) -> str:
     body = {} if title is None else {"title": title}
     response = client.post("/v1/conversations", json=body, headers=headers)

@@ -9,6 +9,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from faceplate.turns.limits import SocketLimits
 from tests.turns.helpers import (
+    connect,
     new_conversation,
     receive,
     socket_path,
@@ -24,7 +25,7 @@ def _closed_with(
     client: TestClient, path: str, code: int, headers: dict[str, str] | None = None
 ) -> None:
     with (
-        client.websocket_connect(path, headers=headers) as ws,
+        client.websocket_connect(path, headers=dict(headers or {})) as ws,
         pytest.raises(WebSocketDisconnect) as closed,
     ):
         ws.receive_text()
@@ -33,14 +34,14 @@ def _closed_with(
 
 def test_header_auth_gets_ready_without_a_turn(client: TestClient, alice: dict[str, str]) -> None:
     conversation = new_conversation(client, alice)
-    with client.websocket_connect(socket_path(conversation), headers=alice) as ws:
+    with connect(client, conversation, alice) as ws:
         assert receive(ws) == {"type": "ready", "conversation_id": conversation, "turn": None}
 
 
 def test_auth_by_first_frame(client: TestClient, alice: dict[str, str]) -> None:
     conversation = new_conversation(client, alice)
     token = alice["Authorization"].removeprefix("Bearer ")
-    with client.websocket_connect(socket_path(conversation)) as ws:
+    with connect(client, conversation) as ws:
         ws.send_json({"type": "auth", "token": token})
         assert receive(ws)["type"] == "ready"
         ws.send_json({"type": "ping"})
@@ -57,7 +58,7 @@ def test_bad_token_in_the_first_frame_closes_4401(
     client: TestClient, alice: dict[str, str]
 ) -> None:
     conversation = new_conversation(client, alice)
-    with client.websocket_connect(socket_path(conversation)) as ws:
+    with connect(client, conversation) as ws:
         ws.send_json({"type": "auth", "token": "not-a-jwt"})
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_text()
@@ -69,7 +70,7 @@ def test_a_first_frame_other_than_auth_closes_4401(
     client: TestClient, alice: dict[str, str], first: str
 ) -> None:
     conversation = new_conversation(client, alice)
-    with client.websocket_connect(socket_path(conversation)) as ws:
+    with connect(client, conversation) as ws:
         ws.send_text(first)
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_text()
@@ -113,7 +114,7 @@ def test_an_invalid_frame_is_answered_and_the_socket_stays_open(
     client: TestClient, alice: dict[str, str], frame: str
 ) -> None:
     conversation = new_conversation(client, alice)
-    with client.websocket_connect(socket_path(conversation), headers=alice) as ws:
+    with connect(client, conversation, alice) as ws:
         receive(ws)
         ws.send_text(frame)
         error = receive(ws)
@@ -126,7 +127,7 @@ def test_an_invalid_frame_is_answered_and_the_socket_stays_open(
 
 def test_a_binary_frame_is_invalid(client: TestClient, alice: dict[str, str]) -> None:
     conversation = new_conversation(client, alice)
-    with client.websocket_connect(socket_path(conversation), headers=alice) as ws:
+    with connect(client, conversation, alice) as ws:
         receive(ws)
         ws.send_bytes(b'{"type": "ping"}')
         assert receive(ws)["code"] == "invalid_frame"
@@ -137,7 +138,7 @@ def test_content_outside_1_to_65536_bytes_is_refused(
     client: TestClient, alice: dict[str, str], content: str
 ) -> None:
     conversation = new_conversation(client, alice)
-    with client.websocket_connect(socket_path(conversation), headers=alice) as ws:
+    with connect(client, conversation, alice) as ws:
         receive(ws)
         ws.send_json({"type": "user_message", "content": content})
         error = receive(ws)
@@ -149,7 +150,7 @@ def test_content_outside_1_to_65536_bytes_is_refused(
 def test_content_of_65536_bytes_is_accepted(client: TestClient, alice: dict[str, str]) -> None:
     conversation = new_conversation(client, alice)
     content = "é" * 32_768
-    with client.websocket_connect(socket_path(conversation), headers=alice) as ws:
+    with connect(client, conversation, alice) as ws:
         receive(ws)
         ws.send_json({"type": "user_message", "content": content})
         assert until(ws, "turn_end")[-1]["status"] == "completed"
@@ -158,7 +159,7 @@ def test_content_of_65536_bytes_is_accepted(client: TestClient, alice: dict[str,
 
 def test_a_frame_over_1_mib_closes_1009(client: TestClient, alice: dict[str, str]) -> None:
     conversation = new_conversation(client, alice)
-    with client.websocket_connect(socket_path(conversation), headers=alice) as ws:
+    with connect(client, conversation, alice) as ws:
         receive(ws)
         ws.send_text(json.dumps({"type": "user_message", "content": "x" * MIB}))
         with pytest.raises(WebSocketDisconnect) as closed:
@@ -171,7 +172,7 @@ def test_a_frame_of_exactly_1_mib_is_read(client: TestClient, alice: dict[str, s
     conversation = new_conversation(client, alice)
     frame = msgspec.json.encode({"type": "user_message", "content": ""})
     padded = frame[:-1] + b" " * (MIB - len(frame)) + b"}"
-    with client.websocket_connect(socket_path(conversation), headers=alice) as ws:
+    with connect(client, conversation, alice) as ws:
         receive(ws)
         ws.send_text(padded.decode())
         assert receive(ws)["code"] == "invalid_frame"  # empty content, but the socket lives
@@ -181,7 +182,7 @@ def test_deleting_the_conversation_closes_its_sockets_4404(
     client: TestClient, alice: dict[str, str]
 ) -> None:
     conversation = new_conversation(client, alice)
-    with client.websocket_connect(socket_path(conversation), headers=alice) as ws:
+    with connect(client, conversation, alice) as ws:
         receive(ws)
         assert client.delete(f"/v1/conversations/{conversation}", headers=alice).status_code == 204
         with pytest.raises(WebSocketDisconnect) as closed:
@@ -191,7 +192,7 @@ def test_deleting_the_conversation_closes_its_sockets_4404(
 
 def test_cancel_without_a_turn_is_ignored(client: TestClient, alice: dict[str, str]) -> None:
     conversation = new_conversation(client, alice)
-    with client.websocket_connect(socket_path(conversation), headers=alice) as ws:
+    with connect(client, conversation, alice) as ws:
         receive(ws)
         ws.send_json({"type": "cancel"})
         ws.send_json({"type": "ping"})

@@ -1,0 +1,126 @@
+"""A turn registry on the test database, without sockets: a test ToolSource and outboxes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+from uuid import UUID
+
+from uuid6 import uuid7
+
+from faceplate.agents.base import ChatModel, ToolSpec
+from faceplate.db import Database
+from faceplate.queries import messages as mq
+from faceplate.queries.conversations import create_conversation
+from faceplate.queries.users import upsert_user
+from faceplate.structs import Message, TextBlock, ToolCall, ToolResult, User
+from faceplate.tools.catalog import ToolSource
+from faceplate.tools.results import error_result
+from faceplate.turns.fanout import Outbox
+from faceplate.turns.registry import TurnRegistry
+from faceplate.turns.runner import TurnConfig
+from tests.turns.helpers import Frame, parse
+
+_SCHEMA: dict[str, Any] = {"type": "object"}
+
+
+class Toolbox:
+    """Tools for the tests, every call recorded.
+
+    - `add` answers a + b;
+    - `hold` answers once `release` is set (`held` is set while one waits);
+    - `after_add` answers only once an `add` call has started: with calls run one after the
+      other it would wait for ever.
+    """
+
+    def __init__(self) -> None:
+        self.calls: list[ToolCall] = []
+        self.held = asyncio.Event()
+        self.release = asyncio.Event()
+        self._add_started = asyncio.Event()
+
+    async def specs(self) -> list[ToolSpec]:
+        return [
+            ToolSpec(name=name, description=f"the {name} tool", input_schema=_SCHEMA)
+            for name in ("add", "hold", "after_add")
+        ]
+
+    async def call(self, call: ToolCall) -> ToolResult:
+        self.calls.append(call)
+        started = time.monotonic()
+        match call.name:
+            case "add":
+                self._add_started.set()
+                text = str(call.arguments["a"] + call.arguments["b"])
+            case "hold":
+                self.held.set()
+                await self.release.wait()
+                text = "released"
+            case "after_add":
+                await self._add_started.wait()
+                text = "after add"
+            case _:
+                return error_result(
+                    "no such tool", tool_call_id=call.id, name=call.name, duration_ms=0
+                )
+        return ToolResult(
+            tool_call_id=call.id,
+            name=call.name,
+            is_error=False,
+            content=[TextBlock(text=text)],
+            duration_ms=int((time.monotonic() - started) * 1000),
+        )
+
+
+async def owner(db: Database) -> tuple[User, UUID]:
+    """A user and one of their conversations."""
+    async with db.connection() as conn:
+        user = await upsert_user(conn, id=uuid7(), subject_id="sub-ada", email="ada@example.com")
+        conversation = await create_conversation(conn, id=uuid7(), user_id=user.id, title=None)
+    return user, conversation.id
+
+
+def registry(
+    db: Database,
+    model: ChatModel,
+    tools: ToolSource,
+    *,
+    max_tool_rounds: int = 8,
+    tool_timeout_s: float = 10.0,
+    write_interval_s: float = 1.0,
+) -> TurnRegistry:
+    async def tools_for(user: User) -> ToolSource:
+        return tools
+
+    config = TurnConfig(
+        system_prompt="You are a test.",
+        max_tool_rounds=max_tool_rounds,
+        tool_timeout_s=tool_timeout_s,
+        write_interval_s=write_interval_s,
+    )
+    return TurnRegistry(db=db, model=model, tools=tools_for, config=config)
+
+
+def outbox(max_frames: int = 100_000, max_chars: int = 100_000_000) -> Outbox:
+    return Outbox(max_frames=max_frames, max_chars=max_chars)
+
+
+async def next_frame(box: Outbox) -> Frame:
+    """The next frame queued in `box`, waiting for it."""
+    text = await asyncio.wait_for(box.next(), timeout=10)
+    assert text is not None
+    return parse(text)
+
+
+async def until_type(box: Outbox, kind: str) -> list[Frame]:
+    """Frames from `box` up to and including the first of type `kind`."""
+    frames = [await next_frame(box)]
+    while frames[-1]["type"] != kind:
+        frames.append(await next_frame(box))
+    return frames
+
+
+async def history(db: Database, user: User, conversation_id: UUID) -> list[Message]:
+    async with db.connection() as conn:
+        return await mq.list_history(conn, user_id=user.id, conversation_id=conversation_id)
