@@ -20,7 +20,7 @@ class ServerThread:
         self,
         app: Any,
         *,
-        lifespan: Literal["on", "off"] = "off",
+        lifespan: Literal["on", "off", "auto"] = "off",
         ws: Literal["none", "auto", "websockets"] = "none",
         name: str = "test-server",
         **options: Any,
