@@ -267,6 +267,9 @@ class TurnRunner:
         except _Stopped:
             await self._store_results(step.stop())
             raise
+        except BaseException:
+            step.stop()  # no call outlives its turn
+            raise
         return await self._store_results(results)
 
     async def _store_results(self, results: list[ToolResult]) -> Message:

@@ -1,4 +1,4 @@
-"""One conversation WebSocket: its limits, authentication, and its reader and writer tasks."""
+"""One conversation WebSocket: authentication, its frames in, and its reader and writer tasks."""
 
 from __future__ import annotations
 
