@@ -34,6 +34,7 @@ from bench.writes import WriteCounter, WritesResult, writes_result
 from bench.ws import IdleResult, Mode, WsResult, WsRun, idle_sockets, probe, relay_run, ws_result
 
 PARTS: Final = ("rest", "ws", "writes", "idle")
+ROUTE_KEYS: Final = ("messages", "list", "get", "create", "me")
 
 
 class Size(msgspec.Struct, frozen=True, kw_only=True):
@@ -101,7 +102,17 @@ def _parser() -> argparse.ArgumentParser:
         "else an embedded PostgreSQL in a temporary directory)",
     )
     p.add_argument("--parts", default=",".join(PARTS), help="comma-separated: " + ",".join(PARTS))
+    p.add_argument(
+        "--routes",
+        default=",".join(ROUTE_KEYS),
+        help="REST routes, comma-separated: " + ",".join(ROUTE_KEYS),
+    )
     p.add_argument("--json", type=Path, help="where the JSON summary goes")
+    p.add_argument(
+        "--service-app",
+        default="faceplate.app:app",
+        help="the ASGI app measured as the service (module:attr), to try a variant",
+    )
     p.add_argument("--no-pin", action="store_true", help="do not pin processes to CPUs")
     p.add_argument("--profile", action="store_true", help="py-spy the service on every route")
     return p
@@ -127,10 +138,17 @@ def _cpus(no_pin: bool) -> tuple[int | None, int | None, str]:
 
 
 def _git_commit() -> str | None:
-    done = subprocess.run(
+    """HEAD, marked when the service's code differs from it."""
+    head = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    )
-    return done.stdout.strip() or None
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", "faceplate", "sql"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return f"{head}+uncommitted" if head and dirty else head or None
 
 
 class _Run:
@@ -150,15 +168,27 @@ class _Run:
         self.generator: Literal["wrk", "python"] = (
             loadgen.choose(args.loadgen) if "rest" in self.parts else "python"
         )
+        self.load_at_start = os.getloadavg()[0]
         self.notes: list[str] = [
             "PostgreSQL runs on the same machine, unpinned: it takes CPU from both the servers "
             "and the load; the service and its floor pay that equally",
         ]
 
-    def server(self, name: str, app: str, env: dict[str, str], logdir: Path) -> Any:
-        return uvicorn_server(
-            name, app, env=env, cpu=self.server_cpu, logdir=logdir, ready_path="/readyz"
-        )
+    def start(
+        self, stack: ExitStack, apps: dict[str, str], env: dict[str, str], logdir: Path
+    ) -> dict[str, Server]:
+        """Start every server at once (imports overlap), then wait until each is ready."""
+        servers = {
+            name: stack.enter_context(
+                uvicorn_server(
+                    name, app, env=env, cpu=self.server_cpu, logdir=logdir, ready_path=None
+                )
+            )
+            for name, app in apps.items()
+        }
+        for server in servers.values():
+            server.wait_ready("/readyz")
+        return servers
 
 
 def _ws_url(server: Server) -> Callable[[UUID], str]:
@@ -255,56 +285,59 @@ def _run_async(coro: Any) -> Any:
 
 
 def _rest(
-    run: _Run, seeded: Seeded, service: Server, env: dict[str, str], logdir: Path
+    run: _Run, seeded: Seeded, service: Server, floor: Server
 ) -> tuple[list[rest.RouteResult], dict[str, Any] | None]:
-    routes = rest.routes(seeded)
-    with run.server("floor", "bench.floor:app", env, logdir) as floor:
-        problems = rest.compare_responses([service, floor], seeded.token, routes)
-        if problems:
-            raise RuntimeError("service and floor differ:\n  " + "\n  ".join(problems))
-        results = rest.measure(
-            routes,
-            {"service": service, "floor": floor},
-            token=seeded.token,
-            connections=run.args.connections,
-            duration_s=run.duration_s,
-            warmup_s=run.warmup_s,
-            rounds=run.rounds,
-            generator=run.generator,
-            cpu=run.load_cpu,
-            progress=_say,
-        )
-        profiles = _profile(run, routes, seeded, service, logdir) if run.args.profile else None
+    keys = {k.strip() for k in run.args.routes.split(",") if k.strip()}
+    if keys - set(ROUTE_KEYS):
+        raise SystemExit(f"bench: unknown route(s) {', '.join(sorted(keys - set(ROUTE_KEYS)))}")
+    routes = [r for r in rest.routes(seeded) if r.key in keys]
+    problems = rest.compare_responses([service, floor], seeded.token, routes)
+    if problems:
+        raise RuntimeError("service and floor differ:\n  " + "\n  ".join(problems))
+    results = rest.measure(
+        routes,
+        {"service": service, "floor": floor},
+        token=seeded.token,
+        connections=run.args.connections,
+        duration_s=run.duration_s,
+        warmup_s=run.warmup_s,
+        rounds=run.rounds,
+        generator=run.generator,
+        cpu=run.load_cpu,
+        progress=_say,
+    )
+    profiles = _profile(run, routes, seeded, [service, floor]) if run.args.profile else None
     return results, profiles
 
 
 def _profile(
-    run: _Run, routes: Sequence[rest.Route], seeded: Seeded, service: Server, logdir: Path
+    run: _Run, routes: Sequence[rest.Route], seeded: Seeded, servers: Sequence[Server]
 ) -> dict[str, Any]:
     outdir = (run.args.json or ROOT / "bench" / "results" / "x").parent / "profiles"
     outdir.mkdir(parents=True, exist_ok=True)
-    profiles = {}
+    profiles: dict[str, Any] = {}
     for route in routes:
-        spec = loadgen.LoadSpec(
-            host=HOST,
-            port=service.port,
-            method=route.method,
-            path=route.path,
-            body=route.body,
-            token=seeded.token,
-            connections=run.args.connections,
-            duration_s=run.duration_s,
-        )
         name = route.name.replace("/", "_").replace(" ", "").replace("?", "_").strip("_")
-        _say(f"profiling the service on {route.name}")
-        collapsed = record(
-            service.pid,
-            run.duration_s,
-            outdir / f"{name}.txt",
-            run.load_cpu,
-            functools.partial(loadgen.run_load, spec, run.generator, run.load_cpu),
-        )
-        profiles[route.name] = summarize(collapsed)
+        for server in servers:
+            spec = loadgen.LoadSpec(
+                host=HOST,
+                port=server.port,
+                method=route.method,
+                path=route.path,
+                body=route.body,
+                token=seeded.token,
+                connections=run.args.connections,
+                duration_s=run.duration_s,
+            )
+            _say(f"profiling {server.name} on {route.name}")
+            collapsed = record(
+                server.pid,
+                run.duration_s,
+                outdir / f"{server.name}-{name}.txt",
+                run.load_cpu,
+                functools.partial(loadgen.run_load, spec, run.generator, run.load_cpu),
+            )
+            profiles.setdefault(route.name, {})[server.name] = summarize(collapsed)
     return profiles
 
 
@@ -321,6 +354,7 @@ def _meta(run: _Run, db: pg.BenchDatabase, size_name: str) -> dict[str, Any]:
         "sizes": msgspec.to_builtins(run.size),
         "cpus": run.cpus,
         "python": platform.python_version(),
+        "service_app": run.args.service_app,
         "uvicorn": f"one worker, --no-access-log, --loop {loop}, --http {http}",
         "generator": generator,
         "connections": run.args.connections,
@@ -328,6 +362,8 @@ def _meta(run: _Run, db: pg.BenchDatabase, size_name: str) -> dict[str, Any]:
         "duration_s": run.duration_s,
         "warmup_s": run.warmup_s,
         "database": f"{db.server_version} ({db.kind})",
+        "load_average_at_start": run.load_at_start,
+        "load_average_at_end": os.getloadavg()[0],
         "notes": run.notes,
     }
 
@@ -361,11 +397,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             "FACEPLATE_LLM_API_KEY": "bench",
             "FACEPLATE_LLM_MODEL": "bench",
         }
-        _say("starting the service")
-        service = stack.enter_context(run.server("service", "faceplate.app:app", env, workdir))
-        if "rest" in run.parts:
-            summary_parts["rest"], profiles = _rest(run, seeded, service, env, workdir)
         ws_parts = run.parts & {"ws", "writes", "idle"}
+        apps = {"service": args.service_app}
+        if "rest" in run.parts:
+            apps["floor"] = "bench.floor:app"
+        if ws_parts:
+            apps["ws-floor"] = "bench.wsfloor:app"
+        _say(f"starting {', '.join(apps)}")
+        servers = run.start(stack, apps, env, workdir)
+        service = servers["service"]
+        if "rest" in run.parts:
+            summary_parts["rest"], profiles = _rest(run, seeded, service, servers["floor"])
         if ws_parts:
             reason = _run_async(probe(_ws_url(service)(seeded.conversation_id), seeded.token))
             if reason is not None:
@@ -374,13 +416,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for part in ws_parts:
                     summary_parts[part] = Section(skipped=message)
             else:
-                with run.server("ws-floor", "bench.wsfloor:app", env, workdir) as ws_floor:
-                    if "ws" in ws_parts:
-                        summary_parts["ws"] = _run_async(
-                            _relay(run, db.url, seeded, service, ws_floor)
-                        )
-                    if "idle" in ws_parts:
-                        summary_parts["idle"] = _run_async(_idle(run, seeded, [service, ws_floor]))
+                ws_floor = servers["ws-floor"]
+                if "ws" in ws_parts:
+                    summary_parts["ws"] = _run_async(_relay(run, db.url, seeded, service, ws_floor))
+                if "idle" in ws_parts:
+                    summary_parts["idle"] = _run_async(_idle(run, seeded, [service, ws_floor]))
                 if "writes" in ws_parts:
                     summary_parts["writes"] = _run_async(_writes(run, db.url, seeded, service))
         summary = Summary(meta=_meta(run, db, args.size), profile=profiles, **summary_parts)

@@ -13,24 +13,27 @@ from pathlib import Path
 from typing import Any, Final
 
 _FRAME: Final = re.compile(r"^(?P<func>.*) \((?P<file>[^():]+)(?::\d+)?\)$")
-_PACKAGES: Final = (
-    "faceplate",
-    "bench",
-    "starlette",
-    "uvicorn",
-    "asyncpg",
-    "msgspec",
-    "jose",
-    "httptools",
-    "uvloop",
-    "websockets",
-    "httpx",
-    "httpcore",
-    "anyio",
-    "uuid6",
-    "cryptography",
-    "ecdsa",
+_THIRD_PARTY: Final = frozenset(
+    (
+        "starlette",
+        "uvicorn",
+        "asyncpg",
+        "msgspec",
+        "jose",
+        "httptools",
+        "uvloop",
+        "websockets",
+        "httpx",
+        "httpcore",
+        "anyio",
+        "uuid6",
+        "cryptography",
+        "ecdsa",
+        "click",
+    )
 )
+# Functions worth an inclusive share: the code this project writes or chooses to call.
+_APPLICATION: Final = frozenset(("faceplate", "bench", "starlette"))
 
 
 def py_spy() -> str | None:
@@ -40,10 +43,10 @@ def py_spy() -> str | None:
 
 
 def _package(file: str) -> str:
-    for part in Path(file).parts:
-        if part in _PACKAGES:
-            return part
-    return "python/stdlib" if "/lib/python" in file or file.startswith("<") else "other"
+    top = file.split("/", 1)[0].removesuffix(".py")
+    if top in _APPLICATION or top in _THIRD_PARTY:
+        return top
+    return "python (stdlib, event loop)"
 
 
 def _name(frame: str) -> tuple[str, str]:
@@ -56,7 +59,11 @@ def _name(frame: str) -> tuple[str, str]:
 
 
 def summarize(collapsed: str, top: int = 25) -> dict[str, Any]:
-    """Self and inclusive sample shares per function, and self shares per package."""
+    """Self sample shares per function and per package, and inclusive shares of the
+    application's functions (faceplate, bench, starlette). Samples are the non-idle ones: a
+    share is of the CPU time the process spent, not of wall time. With uvloop a coroutine's
+    stack starts at its event-loop callback, and time in C (the loop, asyncpg's protocol) is
+    charged to the Python frame that called it."""
     own: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     packages: Counter[str] = Counter()
@@ -66,14 +73,14 @@ def summarize(collapsed: str, top: int = 25) -> dict[str, Any]:
         if not stack or not count_text.isdigit():
             continue
         count = int(count_text)
-        frames = [_name(f) for f in stack.split(";")[1:]]  # the first is the thread
+        frames = [_name(f) for f in stack.split(";")]
         if not frames:
             continue
         total += count
         leaf, package = frames[-1]
         own[leaf] += count
         packages[package] += count
-        for name in {f for f, _ in frames}:
+        for name in {f for f, p in frames if p in _APPLICATION}:
             inclusive[name] += count
 
     def share(counter: Counter[str]) -> list[tuple[str, float]]:

@@ -71,12 +71,16 @@ def render(summary: Summary) -> str:
                 f"{r.service.p50_ms:.2f} / {r.floor.p50_ms:.2f}",
                 f"{r.service.p99_ms:.2f} / {r.floor.p99_ms:.2f}",
                 f"{r.p99_ratio:.2f}",
+                f"{r.service.cpu_us:.0f} / {r.floor.cpu_us:.0f}",
+                f"{r.cpu_ratio:.2f}",
+                f"{100 * max(r.service.rps_spread, r.floor.rps_spread):.0f}%",
                 _yes(r.meets_target),
             ]
             for r in summary.rest
         ]
         header = ["route", "service req/s", "floor req/s", "ratio"]
-        header += ["p50 ms svc / floor", "p99 ms svc / floor", "p99 ratio", "target"]
+        header += ["p50 ms svc / floor", "p99 ms svc / floor", "p99 ratio"]
+        header += ["CPU us/req svc / floor", "CPU ratio", "spread", "target"]
         out += _table(header, rows)
     out.append("")
     if isinstance(summary.ws, Section):
@@ -92,7 +96,7 @@ def render(summary: Summary) -> str:
                 + (f" @ {w.rate:g}/s" if w.rate else ""),
                 f"{w.service.deltas_per_s:.0f} / {w.floor.deltas_per_s:.0f}",
                 f"{w.service.frames_per_s:.0f} / {w.floor.frames_per_s:.0f}",
-                f"{w.frames_ratio:.2f}",
+                f"{w.deltas_ratio:.2f}",
                 f"{w.service.p50_delay_ms:.1f} / {w.floor.p50_delay_ms:.1f}",
                 f"{w.service.p99_delay_ms:.1f} / {w.floor.p99_delay_ms:.1f}",
                 w.target,
@@ -100,7 +104,7 @@ def render(summary: Summary) -> str:
             ]
             for w in summary.ws
         ]
-        header = ["run", "deltas/s svc / floor", "frames/s svc / floor", "frames ratio"]
+        header = ["run", "deltas/s svc / floor", "frames/s svc / floor", "deltas ratio"]
         header += ["p50 delay ms", "p99 delay ms", "target", "met"]
         out += _table(header, rows)
     out.append("")

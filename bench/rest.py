@@ -20,6 +20,7 @@ CREATE_BODY: Final = '{"title":"bench"}'
 
 
 class Route(msgspec.Struct, frozen=True, kw_only=True):
+    key: str  # for --routes
     name: str
     method: str
     path: str
@@ -30,7 +31,10 @@ class Side(msgspec.Struct, frozen=True, kw_only=True):
     rps: float
     p50_ms: float
     p99_ms: float
+    rps_spread: float  # (max - min) / median of the runs' req/s: how noisy the machine was
+    cpu_us: float  # the server's own CPU time per request: immune to other processes' noise
     runs: list[LoadResult]
+    cpu_us_runs: list[float]
 
 
 class RouteResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -39,6 +43,7 @@ class RouteResult(msgspec.Struct, frozen=True, kw_only=True):
     floor: Side
     rps_ratio: float
     p99_ratio: float
+    cpu_ratio: float  # service CPU per request / floor CPU per request
     meets_target: bool
 
 
@@ -46,18 +51,31 @@ def routes(seeded: Seeded) -> list[Route]:
     cid = seeded.conversation_id
     return [
         Route(
+            key="messages",
             name="GET /v1/conversations/{id}/messages",
             method="GET",
             path=f"/v1/conversations/{cid}/messages",
         ),
         Route(
-            name="GET /v1/conversations?limit=50", method="GET", path="/v1/conversations?limit=50"
+            key="list",
+            name="GET /v1/conversations?limit=50",
+            method="GET",
+            path="/v1/conversations?limit=50",
         ),
-        Route(name="GET /v1/conversations/{id}", method="GET", path=f"/v1/conversations/{cid}"),
         Route(
-            name="POST /v1/conversations", method="POST", path="/v1/conversations", body=CREATE_BODY
+            key="get",
+            name="GET /v1/conversations/{id}",
+            method="GET",
+            path=f"/v1/conversations/{cid}",
         ),
-        Route(name="GET /v1/me", method="GET", path="/v1/me"),
+        Route(
+            key="create",
+            name="POST /v1/conversations",
+            method="POST",
+            path="/v1/conversations",
+            body=CREATE_BODY,
+        ),
+        Route(key="me", name="GET /v1/me", method="GET", path="/v1/me"),
     ]
 
 
@@ -90,9 +108,13 @@ def compare_responses(
     return problems
 
 
-def _side(runs: list[LoadResult]) -> Side:
+def _side(runs: list[LoadResult], cpu_us: list[float]) -> Side:
+    rps = statistics.median(r.rps for r in runs)
     return Side(
-        rps=statistics.median(r.rps for r in runs),
+        cpu_us=statistics.median(cpu_us),
+        cpu_us_runs=cpu_us,
+        rps=rps,
+        rps_spread=(max(r.rps for r in runs) - min(r.rps for r in runs)) / rps if rps else 0.0,
         p50_ms=statistics.median(r.p50_ms for r in runs),
         p99_ms=statistics.median(r.p99_ms for r in runs),
         runs=runs,
@@ -134,21 +156,28 @@ def measure(
             for side in order:
                 run_load(spec(route, servers[side], warmup_s), generator, cpu)
     runs: dict[tuple[str, str], list[LoadResult]] = {}
+    cpu_us: dict[tuple[str, str], list[float]] = {}
     for n in range(rounds):
         sides = order if n % 2 == 0 else order[::-1]
         for route in all_routes:
             for side in sides:
+                used = servers[side].cpu_s()
                 result = run_load(spec(route, servers[side], duration_s), generator, cpu)
+                used = servers[side].cpu_s() - used
                 runs.setdefault((route.name, side), []).append(result)
+                per_request = 1e6 * used / result.requests if result.requests else 0.0
+                cpu_us.setdefault((route.name, side), []).append(per_request)
                 progress(
                     f"round {n + 1}/{rounds} {side:7} {route.name:40} "
-                    f"{result.rps:9.0f} req/s  p99 {result.p99_ms:7.2f} ms"
+                    f"{result.rps:9.0f} req/s  p99 {result.p99_ms:7.2f} ms  "
+                    f"{per_request:6.0f} us CPU/req"
                     + (f"  ({result.non_2xx} non-2xx)" if result.non_2xx else "")
                 )
     results = []
     for route in all_routes:
-        service = _side(runs[(route.name, "service")])
-        floor = _side(runs[(route.name, "floor")])
+        key_service, key_floor = (route.name, "service"), (route.name, "floor")
+        service = _side(runs[key_service], cpu_us[key_service])
+        floor = _side(runs[key_floor], cpu_us[key_floor])
         rps_ratio = service.rps / floor.rps if floor.rps else 0.0
         p99_ratio = service.p99_ms / floor.p99_ms if floor.p99_ms else 0.0
         results.append(
@@ -158,6 +187,7 @@ def measure(
                 floor=floor,
                 rps_ratio=rps_ratio,
                 p99_ratio=p99_ratio,
+                cpu_ratio=service.cpu_us / floor.cpu_us if floor.cpu_us else 0.0,
                 meets_target=rps_ratio >= RPS_TARGET and p99_ratio <= P99_TARGET,
             )
         )

@@ -18,6 +18,7 @@ from bench.loadgen import pinned
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 HOST: Final = "127.0.0.1"
+_CLOCK_TICKS: Final = os.sysconf("SC_CLK_TCK")
 
 
 def _importable(module: str) -> bool:
@@ -67,6 +68,11 @@ class Server:
                 return int(line.split()[1])
         raise RuntimeError(f"no VmRSS for {self.name}")
 
+    def cpu_s(self) -> float:
+        """CPU time (user + system) the process has used so far, from /proc."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime, stime
+
     def log_tail(self, lines: int = 30) -> str:
         text = self.log.read_text(encoding="utf-8", errors="replace")
         return "\n".join(text.splitlines()[-lines:])
@@ -101,9 +107,10 @@ def uvicorn_server(
     env: Mapping[str, str],
     cpu: int | None,
     logdir: Path,
-    ready_path: str,
+    ready_path: str | None,
 ) -> Iterator[Server]:
-    """Serve `app` ("module:attr") until the block ends; waits until `ready_path` answers 200."""
+    """Serve `app` ("module:attr") until the block ends; waits until `ready_path` answers 200
+    (None: the caller waits, so that several servers can start at once)."""
     loop, http = loop_and_http()
     port = free_port()
     command = [
@@ -138,7 +145,8 @@ def uvicorn_server(
         )
     server = Server(name, process, port, log)
     try:
-        server.wait_ready(ready_path)
+        if ready_path is not None:
+            server.wait_ready(ready_path)
         yield server
     finally:
         server.stop()

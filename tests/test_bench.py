@@ -1,0 +1,82 @@
+"""The bench harness end to end at a tiny size, so it cannot rot; no timing is asserted."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from bench.loadgen import parse_wrk
+
+ROOT = Path(__file__).resolve().parent.parent
+ROUTES = {
+    "GET /v1/conversations/{id}/messages",
+    "GET /v1/conversations?limit=50",
+    "GET /v1/conversations/{id}",
+    "POST /v1/conversations",
+    "GET /v1/me",
+}
+
+WRK_OUTPUT = """\
+Running 1s test @ http://127.0.0.1:8000/v1/me
+  1 threads and 32 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     5.01ms    1.20ms  20.00ms   90.00%
+  Latency Distribution
+     50%    4.80ms
+     75%    5.50ms
+     90%    6.10ms
+     99%   12.30ms
+  6400 requests in 1.00s, 1.50MB read
+  Non-2xx or 3xx responses: 3
+Requests/sec:   6400.00
+Transfer/sec:      1.50MB
+"""
+
+
+def test_bench_runs_end_to_end_at_tiny_size(pg_server_url: str, tmp_path: Path) -> None:
+    out = tmp_path / "summary.json"
+    command = [sys.executable, "-m", "bench", "--size", "tiny", "--loadgen", "python"]
+    command += ["--database-url", pg_server_url, "--duration", "0.3", "--warmup", "0.1"]
+    command += ["--json", str(out)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=240)
+
+    assert done.returncode == 0, done.stderr[-4000:]
+    summary: dict[str, Any] = msgspec.json.decode(out.read_bytes())
+    assert {r["route"] for r in summary["rest"]} == ROUTES
+    for route in summary["rest"]:
+        assert route["route"] in done.stdout
+        assert route["rps_ratio"] > 0
+        assert route["p99_ratio"] > 0
+        assert route["cpu_ratio"] > 0
+        assert route["service"]["runs"][0]["non_2xx"] == 0
+        assert route["floor"]["runs"][0]["non_2xx"] == 0
+    assert summary["meta"]["generator"].startswith("bench.pyload")
+    for part in ("ws", "writes", "idle"):
+        assert summary[part], part  # measured, or skipped with a reason
+    if isinstance(summary["ws"], list):
+        assert {w["mode"] for w in summary["ws"]} == {"burst", "paced"}
+        assert all(w["deltas_ratio"] > 0 for w in summary["ws"])
+        assert summary["writes"]["burst"]["statements"] > 0
+        assert summary["idle"][0]["sockets"] == 20
+
+
+def test_wrk_latency_output_is_read_without_the_done_hook() -> None:
+    result = parse_wrk(WRK_OUTPUT)
+
+    assert (result.requests, result.rps, result.non_2xx) == (6400, 6400.0, 3)
+    assert (result.p50_ms, result.p99_ms) == (4.8, 12.3)
+
+
+def test_wrk_done_hook_line_wins() -> None:
+    line = (
+        'BENCH_RESULT {"requests":10,"duration_us":2000000,"p50_us":1500.0,"p99_us":9000.0,'
+        '"connect":0,"read":1,"write":0,"status":2,"timeout":0}'
+    )
+    result = parse_wrk(WRK_OUTPUT + line + "\n")
+
+    assert (result.requests, result.rps, result.errors, result.non_2xx) == (10, 5.0, 1, 2)
+    assert (result.p50_ms, result.p99_ms) == (1.5, 9.0)
