@@ -18,10 +18,11 @@ MAX_DELTA_CHARS: Final = 16_384
 class TurnChannel:
     """Numbers the frames of one turn 1, 2, 3 … and publishes each once.
 
-    Text from the model is appended to a pending buffer; a flush scheduled on the event loop (at
-    most one per `frame_interval_s`) takes everything pending and sends it as one `text_delta`.
-    So a model faster than the sockets yields fewer, larger frames, every socket gets the same
-    frames, and seq stays gapless. Any other frame flushes pending text first, keeping the order.
+    Text from the model is appended to a pending buffer; a flush scheduled on the event loop (on
+    its next iteration, or at most one per `frame_interval_s` when that is set) takes everything
+    pending and sends it as one `text_delta`. So a model faster than the loop yields fewer,
+    larger frames, a slower one costs no added delay, every socket gets the same frames, and seq
+    stays gapless. Any other frame flushes pending text first, keeping the order.
     """
 
     def __init__(
@@ -30,7 +31,7 @@ class TurnChannel:
         conversation_id: UUID,
         turn_id: UUID,
         *,
-        frame_interval_s: float = 0.01,
+        frame_interval_s: float = 0.0,
     ) -> None:
         self._fanout = fanout
         self.conversation_id = conversation_id

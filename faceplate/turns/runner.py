@@ -39,7 +39,7 @@ class TurnConfig(msgspec.Struct, frozen=True, kw_only=True):
     max_tool_rounds: int
     tool_timeout_s: float
     write_interval_s: float = 1.0
-    frame_interval_s: float = 0.01
+    frame_interval_s: float = 0.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TurnConfig:
