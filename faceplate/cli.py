@@ -47,6 +47,8 @@ def serve(args: argparse.Namespace) -> int:
         workers=None if args.reload else args.workers,
         reload=args.reload,
         log_level="info",
+        # The contract's frame limit; larger frames close with 1009 before they are buffered.
+        ws_max_size=1024 * 1024,
     )
     return 0
 
