@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -32,28 +33,35 @@ from faceplate.state import AppState, State
 from faceplate.tools.sessions import McpSessionManager
 from faceplate.turns.registry import TurnRegistry
 from faceplate.turns.runner import TurnConfig
+from faceplate.web.endpoint import Endpoint, Handler
 from faceplate.web.failures import EXCEPTION_HANDLERS
 
 _log = logging.getLogger("faceplate")
 _SCHEMA_POLL_S = 5.0
 
+
+def _route(method: str, path: str, handler: Handler) -> Route:
+    return Route(path, Endpoint(handler), methods=[method])
+
+
+# Starlette tries routes in order: the busiest come first.
 ROUTES = [
-    Route("/healthz", health.healthz, methods=["GET"]),
-    Route("/readyz", health.readyz, methods=["GET"]),
-    Route("/v1/me", me.get_me, methods=["GET"]),
-    Route("/v1/conversations", conversations.create_conversation, methods=["POST"]),
-    Route("/v1/conversations", conversations.list_conversations, methods=["GET"]),
-    Route("/v1/conversations/{id}", conversations.get_conversation, methods=["GET"]),
-    Route("/v1/conversations/{id}", conversations.rename_conversation, methods=["PATCH"]),
-    Route("/v1/conversations/{id}", conversations.delete_conversation, methods=["DELETE"]),
-    Route("/v1/conversations/{id}/messages", conversations.list_messages, methods=["GET"]),
+    _route("GET", "/v1/me", me.get_me),
+    _route("POST", "/v1/conversations", conversations.create_conversation),
+    _route("GET", "/v1/conversations", conversations.list_conversations),
+    _route("GET", "/v1/conversations/{id}", conversations.get_conversation),
+    _route("PATCH", "/v1/conversations/{id}", conversations.rename_conversation),
+    _route("DELETE", "/v1/conversations/{id}", conversations.delete_conversation),
+    _route("GET", "/v1/conversations/{id}/messages", conversations.list_messages),
     WebSocketRoute("/v1/conversations/{id}/ws", ws.conversation_socket),
-    Route("/v1/mcp-configs", mcp_configs.create_mcp_config, methods=["POST"]),
-    Route("/v1/mcp-configs", mcp_configs.list_mcp_configs, methods=["GET"]),
-    Route("/v1/mcp-configs/{id}", mcp_configs.get_mcp_config, methods=["GET"]),
-    Route("/v1/mcp-configs/{id}", mcp_configs.patch_mcp_config, methods=["PATCH"]),
-    Route("/v1/mcp-configs/{id}", mcp_configs.delete_mcp_config, methods=["DELETE"]),
-    Route("/v1/mcp-configs/{id}/tools", mcp_configs.list_tools, methods=["GET"]),
+    _route("POST", "/v1/mcp-configs", mcp_configs.create_mcp_config),
+    _route("GET", "/v1/mcp-configs", mcp_configs.list_mcp_configs),
+    _route("GET", "/v1/mcp-configs/{id}", mcp_configs.get_mcp_config),
+    _route("PATCH", "/v1/mcp-configs/{id}", mcp_configs.patch_mcp_config),
+    _route("DELETE", "/v1/mcp-configs/{id}", mcp_configs.delete_mcp_config),
+    _route("GET", "/v1/mcp-configs/{id}/tools", mcp_configs.list_tools),
+    _route("GET", "/healthz", health.healthz),
+    _route("GET", "/readyz", health.readyz),
 ]
 
 
@@ -142,9 +150,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if not await _become_ready(state, url):
             _log.warning("not ready: database away or schema behind; retrying")
         watcher = asyncio.create_task(_watch_schema(state, url))
+        # What start-up built lives as long as the process: keep it out of every later
+        # collection, so a full one scans only what requests made (shorter pauses, lower p99).
+        gc.collect()
+        gc.freeze()
         try:
             yield {"faceplate": state}
         finally:
+            gc.unfreeze()
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any, Final
 
 import asyncpg
@@ -79,6 +77,19 @@ async def _ping(conn: asyncpg.pool.PoolConnectionProxy) -> None:
     await conn.execute("SELECT 1")
 
 
+class _Connection(asyncpg.Connection):
+    """A pooled connection released without asyncpg's reset query.
+
+    The service never leaves session state behind (no LISTEN, advisory locks, cursors or SET on
+    pooled connections), so the reset's extra round trip on every release buys nothing; an
+    open transaction is still rolled back by the pool. Whatever needs session state (LISTEN)
+    takes its own connection, outside the pool.
+    """
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
 class Database:
     """The pool and how long a caller may wait for one of its connections.
 
@@ -121,20 +132,14 @@ class Database:
                 )
             return self._pool
 
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[Conn]:
+    def connection(self) -> _Lease:
         """A live pooled connection, released on exit; the caller owns it meanwhile.
 
         A connection that fails its ping is closed by the pool and another is taken, so a
         connection killed while idle never reaches the caller. Waiting longer than the
         timeout, or a database that cannot be reached, raises Unavailable.
         """
-        pool = await self._ensure_pool()
-        conn = await self._acquire(pool)
-        try:
-            yield conn
-        finally:
-            await pool.release(conn)
+        return _Lease(self)
 
     async def _acquire(self, pool: asyncpg.Pool) -> asyncpg.pool.PoolConnectionProxy:
         deadline = time.monotonic() + self.timeout_s
@@ -160,6 +165,24 @@ class Database:
 _RETRY_OPEN_S: Final = 1.0
 
 
+class _Lease:
+    """`async with db.connection() as conn`: one acquire, one release (a plain class: this
+    runs on every request, and a generator-based context manager costs more)."""
+
+    __slots__ = ("_conn", "_db", "_pool")
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def __aenter__(self) -> Conn:
+        self._pool = await self._db._ensure_pool()
+        self._conn = await self._db._acquire(self._pool)
+        return self._conn
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._pool.release(self._conn)
+
+
 async def _create_pool(dsn: str, min_size: int, max_size: int, timeout_s: float) -> asyncpg.Pool:
     try:
         return await asyncpg.create_pool(
@@ -168,6 +191,7 @@ async def _create_pool(dsn: str, min_size: int, max_size: int, timeout_s: float)
             max_size=max_size,
             init=_init,
             setup=_ping,
+            connection_class=_Connection,
             command_timeout=60,
             # Below the idle timeout of the usual load balancers and NAT gateways.
             max_inactive_connection_lifetime=300,

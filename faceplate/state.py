@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypedDict, cast
 
+from starlette.requests import HTTPConnection
+
 from faceplate.auth import Verifier
 from faceplate.db import Database
 from faceplate.services.mcp_configs import McpConfigs
@@ -37,6 +39,6 @@ class State(TypedDict):
     faceplate: AppState
 
 
-def app_state(scope_state: Any) -> AppState:
-    """The AppState of a request or WebSocket (`request.state`)."""
-    return cast(AppState, scope_state.faceplate)
+def app_state(conn: HTTPConnection) -> AppState:
+    """The AppState of a request or WebSocket (straight from the scope: this runs per request)."""
+    return cast(AppState, conn.scope["state"]["faceplate"])

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+import re
+from typing import Final, Protocol
 
 from faceplate.auth.claims import Identity, InvalidToken
 from faceplate.auth.cognito import CognitoVerifier, cognito_issuer
@@ -17,6 +18,9 @@ __all__ = [
     "bearer_token",
     "cognito_issuer",
 ]
+
+
+_WHITESPACE: Final = re.compile(r"\s")
 
 
 class Verifier(Protocol):
@@ -35,6 +39,6 @@ def bearer_token(authorization_header: str | None) -> str:
     token = token.strip()
     if scheme.lower() != "bearer":
         raise InvalidToken("Authorization scheme is not Bearer")
-    if not token or any(c.isspace() for c in token):
+    if not token or _WHITESPACE.search(token):
         raise InvalidToken("malformed bearer token")
     return token

@@ -21,7 +21,7 @@ _RENAME: Final = msgspec.json.Decoder(RenameConversation)
 async def create_conversation(request: Request) -> Response:
     user = await current_user(request)
     body = await decode_body(request, _CREATE)
-    conv = await conversations.create(app_state(request.state).db, user, body.title)
+    conv = await conversations.create(app_state(request).db, user, body.title)
     return JSONResponse(conv, status_code=201)
 
 
@@ -29,13 +29,13 @@ async def list_conversations(request: Request) -> Response:
     user = await current_user(request)
     limit = query_limit(request)
     cursor = request.query_params.get("cursor")
-    page = await conversations.page(app_state(request.state).db, user, limit, cursor)
+    page = await conversations.page(app_state(request).db, user, limit, cursor)
     return JSONResponse(page)
 
 
 async def get_conversation(request: Request) -> Response:
     user = await current_user(request)
-    conv = await conversations.get(app_state(request.state).db, user, path_id(request))
+    conv = await conversations.get(app_state(request).db, user, path_id(request))
     return JSONResponse(conv)
 
 
@@ -43,16 +43,14 @@ async def rename_conversation(request: Request) -> Response:
     user = await current_user(request)
     conversation_id = path_id(request)
     body = await decode_body(request, _RENAME)
-    conv = await conversations.rename(
-        app_state(request.state).db, user, conversation_id, body.title
-    )
+    conv = await conversations.rename(app_state(request).db, user, conversation_id, body.title)
     return JSONResponse(conv)
 
 
 async def delete_conversation(request: Request) -> Response:
     user = await current_user(request)
     conversation_id = path_id(request)
-    state = app_state(request.state)
+    state = app_state(request)
     await conversations.delete(state.db, user, conversation_id)
     await state.turns.cancel_conversation(conversation_id)
     return Response(status_code=204)
@@ -63,7 +61,5 @@ async def list_messages(request: Request) -> Response:
     conversation_id = path_id(request)
     limit = query_limit(request)
     cursor = request.query_params.get("cursor")
-    page = await conversations.messages(
-        app_state(request.state).db, user, conversation_id, limit, cursor
-    )
+    page = await conversations.messages(app_state(request).db, user, conversation_id, limit, cursor)
     return JSONResponse(page)

@@ -21,5 +21,5 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    await health.check_ready(app_state(request.state).db)
+    await health.check_ready(app_state(request).db)
     return JSONResponse(_READY)

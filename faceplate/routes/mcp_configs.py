@@ -21,7 +21,7 @@ _PATCH: Final = msgspec.json.Decoder(PatchMcpConfig)
 async def create_mcp_config(request: Request) -> Response:
     user = await current_user(request)
     body = await decode_body(request, _CREATE)
-    config = await app_state(request.state).mcp_configs.create(user, body)
+    config = await app_state(request).mcp_configs.create(user, body)
     return JSONResponse(config, status_code=201)
 
 
@@ -29,13 +29,13 @@ async def list_mcp_configs(request: Request) -> Response:
     user = await current_user(request)
     limit = query_limit(request)
     cursor = request.query_params.get("cursor")
-    page = await app_state(request.state).mcp_configs.page(user, limit, cursor)
+    page = await app_state(request).mcp_configs.page(user, limit, cursor)
     return JSONResponse(page)
 
 
 async def get_mcp_config(request: Request) -> Response:
     user = await current_user(request)
-    config = await app_state(request.state).mcp_configs.get(user, path_id(request))
+    config = await app_state(request).mcp_configs.get(user, path_id(request))
     return JSONResponse(config)
 
 
@@ -43,18 +43,18 @@ async def patch_mcp_config(request: Request) -> Response:
     user = await current_user(request)
     config_id = path_id(request)
     body = await decode_body(request, _PATCH)
-    config = await app_state(request.state).mcp_configs.update(user, config_id, body)
+    config = await app_state(request).mcp_configs.update(user, config_id, body)
     return JSONResponse(config)
 
 
 async def delete_mcp_config(request: Request) -> Response:
     user = await current_user(request)
-    await app_state(request.state).mcp_configs.delete(user, path_id(request))
+    await app_state(request).mcp_configs.delete(user, path_id(request))
     return Response(status_code=204)
 
 
 async def list_tools(request: Request) -> Response:
     user = await current_user(request)
-    state = app_state(request.state)
+    state = app_state(request)
     tools = await mcp_tools.live_tools(state.mcp_configs, state.sessions, user, path_id(request))
     return JSONResponse(tools)

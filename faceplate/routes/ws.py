@@ -32,7 +32,7 @@ _log = logging.getLogger("faceplate.ws")
 
 async def conversation_socket(websocket: WebSocket) -> None:
     await websocket.accept()  # always: failures are told by the close code
-    state = app_state(websocket.state)
+    state = app_state(websocket)
     limits = state.socket_limits
     try:
         code = await _serve(websocket, state, limits)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final, TypeVar
 from uuid import UUID
 
@@ -16,13 +17,29 @@ _ENC: Final = msgspec.json.Encoder()
 _T = TypeVar("_T")
 
 
+_CONTENT_TYPE: Final = (b"content-type", b"application/json")
+
+
 class JSONResponse(Response):
-    """A response whose body msgspec encodes once."""
+    """A response whose body msgspec encodes once, its headers built without a lookup."""
 
     media_type = "application/json"
 
-    def render(self, content: Any) -> bytes:
-        return _ENC.encode(content)
+    def __init__(
+        self,
+        content: Any,
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.background = None
+        self.body = body = _ENC.encode(content)
+        raw = [(b"content-length", str(len(body)).encode()), _CONTENT_TYPE]
+        if headers:
+            raw.extend(
+                (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()
+            )
+        self.raw_headers = raw
 
 
 async def read_body(request: Request) -> bytes:

@@ -53,19 +53,30 @@ def error_response(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-async def _domain(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, FaceplateError)
+def domain_response(exc: FaceplateError) -> Response | None:
+    """The error body of a domain error, or None for one no status is mapped to."""
     for kind, status, code in _STATUS:
         if isinstance(exc, kind):
             headers = _BEARER if status == 401 else None
             return error_response(status, code, exc.message, headers)
-    return await _unexpected(request, exc)
+    return None
 
 
-async def _decode(request: Request, exc: Exception) -> Response:
+def decode_response(exc: msgspec.DecodeError) -> Response:
+    """400 for a body that is not JSON, 422 naming the field for one of the wrong shape."""
     if isinstance(exc, msgspec.ValidationError):
         return error_response(422, "validation_error", str(exc))
     return error_response(400, "invalid_json", "request body is not valid JSON")
+
+
+async def _domain(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, FaceplateError)
+    return domain_response(exc) or await _unexpected(request, exc)
+
+
+async def _decode(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, msgspec.DecodeError)
+    return decode_response(exc)
 
 
 async def _http(request: Request, exc: Exception) -> Response:

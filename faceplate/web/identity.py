@@ -23,7 +23,7 @@ async def user_for_token(state: AppState, token: str) -> User:
 
 async def current_user(conn: HTTPConnection) -> User:
     """The user of an HTTP request's Authorization header."""
-    state = app_state(conn.state)
+    state = app_state(conn)
     try:
         token = bearer_token(conn.headers.get("authorization"))
     except InvalidToken as e:
