@@ -35,6 +35,8 @@ from faceplate.turns.registry import TurnRegistry
 from faceplate.turns.runner import TurnConfig
 from faceplate.web.endpoint import Endpoint, Handler
 from faceplate.web.failures import EXCEPTION_HANDLERS
+from faceplate.web.route_table import RouteTable
+from faceplate.web.stack import App
 
 _log = logging.getLogger("faceplate")
 _SCHEMA_POLL_S = 5.0
@@ -167,11 +169,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await state.verifier.aclose()
             await db.close()
 
-    return Starlette(
-        routes=[*ROUTES, openapi_route(ROUTES)],
-        exception_handlers=EXCEPTION_HANDLERS,
-        lifespan=lifespan,
-    )
+    routes = [*ROUTES, openapi_route(ROUTES)]
+    app = App(routes=routes, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
+    app.router = RouteTable(routes, lifespan=lifespan)
+    return app
 
 
 app = create_app()

@@ -1,0 +1,59 @@
+"""The app's middleware stack: Starlette's, with a leaner exception layer for HTTP."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from starlette.applications import Starlette
+from starlette.middleware.errors import ServerErrorMiddleware
+from starlette.middleware.exceptions import ExceptionMiddleware
+from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from faceplate.web.failures import Handler
+
+
+class _HandledExceptions:
+    """Starlette's ExceptionMiddleware, without its per-request wrapping for HTTP.
+
+    Every HTTP route answers through `Endpoint`, which builds its whole response before it
+    sends anything, so an exception that reaches here never follows a started response: the
+    handler may answer without watching the sends. WebSockets keep Starlette's middleware.
+    """
+
+    def __init__(self, app: ASGIApp, handlers: dict[Any, Handler]) -> None:
+        self._app = app
+        self._full = ExceptionMiddleware(app, handlers=handlers)
+        self._handlers: dict[Any, Handler] = {**handlers}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._full(scope, receive, send)
+            return
+        try:
+            await self._app(scope, receive, send)
+        except Exception as exc:
+            handler = next(
+                (self._handlers[c] for c in type(exc).__mro__ if c in self._handlers), None
+            )
+            if handler is None:
+                raise
+            response = await handler(Request(scope, receive, send), exc)
+            await response(scope, receive, send)
+
+
+class App(Starlette):
+    """Starlette with `_HandledExceptions` in place of its ExceptionMiddleware."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        error_handler = None
+        handlers: dict[Any, Handler] = {}
+        for key, value in self.exception_handlers.items():
+            if key in (500, Exception):
+                error_handler = value
+            else:
+                handlers[key] = cast(Handler, value)
+        app: ASGIApp = _HandledExceptions(self.router, handlers)
+        for cls, args, kwargs in reversed(self.user_middleware):
+            app = cls(app, *args, **kwargs)
+        return ServerErrorMiddleware(app, handler=error_handler, debug=self.debug)
