@@ -7,7 +7,7 @@ from typing import Any, Final, TypeVar
 from uuid import UUID
 
 import msgspec
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from faceplate.errors import Invalid, NotFound, PayloadTooLarge
@@ -49,12 +49,18 @@ async def read_body(request: Request) -> bytes:
         raise PayloadTooLarge()
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    receive = request.receive
+    while True:  # the ASGI messages themselves: Request.stream() adds a generator per request
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk: bytes = message.get("body", b"")
         size += len(chunk)
         if size > MAX_BODY:
             raise PayloadTooLarge()
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 async def decode_body(request: Request, decoder: msgspec.json.Decoder[_T]) -> _T:
