@@ -47,6 +47,7 @@ def serve(args: argparse.Namespace) -> int:
         workers=None if args.reload else args.workers,
         reload=args.reload,
         log_level="info",
+        access_log=not args.no_access_log,
         # The contract's frame limit; larger frames close with 1009 before they are buffered.
         ws_max_size=1024 * 1024,
     )
@@ -90,6 +91,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--workers", type=int, default=1)
     s.add_argument("--reload", action="store_true", help="restart on code changes (dev)")
+    s.add_argument("--no-access-log", action="store_true", help="no line per request")
     s.set_defaults(run=serve)
 
     m = commands.add_parser("migrate", help="apply, roll back or list migrations")
