@@ -18,6 +18,7 @@ from faceplate.app import create_app
 from faceplate.db import Database, open_database
 from faceplate.settings import Settings
 from tests.support.app import bearer, dev_settings, dev_token
+from tests.support.jwks import JwksServer, SigningKey, new_signing_key
 
 TEMPLATE = "faceplate_template"
 
@@ -140,3 +141,31 @@ def alice(settings: Settings) -> dict[str, str]:
 @pytest.fixture
 def bob(settings: Settings) -> dict[str, str]:
     return bearer(dev_token(settings, "bob@example.com"))
+
+
+# --- a live JWKS server and its keys, for Cognito-mode tests ---------------------------------
+
+
+@pytest.fixture(scope="session")
+def key() -> SigningKey:
+    return new_signing_key("key-a")
+
+
+@pytest.fixture(scope="session")
+def second_key() -> SigningKey:
+    return new_signing_key("key-b")
+
+
+@pytest.fixture(scope="session")
+def session_jwks(key: SigningKey) -> Iterator[JwksServer]:
+    with JwksServer([key]) as server:
+        yield server
+
+
+@pytest.fixture
+def jwks(session_jwks: JwksServer, key: SigningKey) -> JwksServer:
+    """The session's JWKS server, reset to publish `key` only, with a zero hit count."""
+    session_jwks.publish([key])
+    session_jwks.failing = False
+    session_jwks.reset_hits()
+    return session_jwks

@@ -38,30 +38,6 @@ from tests.support.server import ServerThread
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def key() -> SigningKey:
-    return new_signing_key("route-key-1")
-
-
-@pytest.fixture(scope="module")
-def stranger_key() -> SigningKey:
-    return new_signing_key("route-key-unpublished")
-
-
-@pytest.fixture(scope="module")
-def module_jwks(key: SigningKey) -> Iterator[JwksServer]:
-    with JwksServer([key]) as server:
-        yield server
-
-
-@pytest.fixture
-def jwks(module_jwks: JwksServer, key: SigningKey) -> JwksServer:
-    module_jwks.publish([key])
-    module_jwks.failing = False
-    module_jwks.reset_hits()
-    return module_jwks
-
-
 @pytest.fixture
 def cognito_settings(database_url: str, tmp_path: Path, jwks: JwksServer) -> Settings:
     return Settings(
@@ -138,10 +114,10 @@ def test_rejected_token_is_401_with_bearer_challenge(
     http: httpx.Client,
     jwks: JwksServer,
     key: SigningKey,
-    stranger_key: SigningKey,
+    second_key: SigningKey,
     make_headers: HeaderMaker,
 ) -> None:
-    response = http.get("/v1/me", headers=make_headers(key, stranger_key, jwks.issuer))
+    response = http.get("/v1/me", headers=make_headers(key, second_key, jwks.issuer))
     assert_error(response, 401, "unauthorized")
     assert response.headers["www-authenticate"] == "Bearer"
 

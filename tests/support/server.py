@@ -23,6 +23,7 @@ class ServerThread:
         lifespan: Literal["on", "off", "auto"] = "off",
         ws: Literal["none", "auto", "websockets"] = "none",
         name: str = "test-server",
+        send_buffer: int | None = None,
         **options: Any,
     ) -> None:
         import uvicorn
@@ -40,8 +41,12 @@ class ServerThread:
         self._server = uvicorn.Server(config)
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if send_buffer is not None:  # accepted connections inherit it
+            self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
         self._socket.bind(("127.0.0.1", 0))
         self.port: int = self._socket.getsockname()[1]
+        self.server = self._server
+        self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     @property
@@ -76,4 +81,14 @@ class ServerThread:
         self.stop()
 
     def _run(self) -> None:
-        asyncio.run(self._server.serve(sockets=[self._socket]))
+        asyncio.set_event_loop(self.loop)
+        try:
+            self.loop.run_until_complete(self._server.serve(sockets=[self._socket]))
+        finally:
+            # As asyncio.run ends: what the app left running is cancelled and awaited first.
+            left = asyncio.all_tasks(self.loop)
+            for task in left:
+                task.cancel()
+            self.loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
+            self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+            self.loop.close()
