@@ -33,6 +33,12 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = _settings()
+    if args.workers > 1 and not args.reload:
+        print(
+            "faceplate: warning: with several workers a turn is seen only by sockets of its own "
+            "worker, and two workers may run turns of one conversation at once",
+            file=sys.stderr,
+        )
     if settings.database_url is None:
         # One embedded server for every worker: start it here and hand its URL down.
         os.environ["FACEPLATE_DATABASE_URL"] = _database_url(settings)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from faceplate.services.mcp_configs import McpConfigs
 from faceplate.structs import User
-from faceplate.tools.catalog import McpToolSource, ToolSource
+from faceplate.tools.catalog import ListingFailures, McpToolSource, ToolSource
 from faceplate.tools.sessions import McpSessionManager
 from faceplate.turns.tools import ToolSourceFactory
 
@@ -14,9 +14,11 @@ def mcp_tool_sources(
 ) -> ToolSourceFactory:
     """Builds, per turn, the tools of the user's enabled MCP configs (read when the turn starts)."""
 
+    failures = ListingFailures()
+
     async def for_user(user: User) -> ToolSource:
         enabled = await configs.enabled_clear(user)
         entries = [(config.id, config.name, config.config) for config in enabled]
-        return McpToolSource(sessions, user.id, entries, timeout_s=timeout_s)
+        return McpToolSource(sessions, user.id, entries, timeout_s=timeout_s, failures=failures)
 
     return for_user

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from typing import Protocol
 from uuid import UUID
@@ -15,7 +16,7 @@ from faceplate.structs import McpServerConfig, ToolCall, ToolResult
 from faceplate.tools.errors import ToolUnavailable
 from faceplate.tools.naming import model_tool_names
 from faceplate.tools.results import error_result
-from faceplate.tools.sessions import McpSessionManager
+from faceplate.tools.sessions import McpSessionManager, fingerprint
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +34,39 @@ class ToolSource(Protocol):
     async def specs(self) -> list[ToolSpec]: ...
 
     async def call(self, call: ToolCall) -> ToolResult: ...
+
+
+class ListingFailures:
+    """Configs whose tools could not be listed lately, so the next turns skip them at once.
+
+    Without it, a server that accepts connections and never answers would cost every turn of
+    its user the whole listing timeout before the model is asked. An edited config (another
+    fingerprint) is tried again at once; so is any config once `retry_after_s` has passed.
+    """
+
+    def __init__(self, *, retry_after_s: float = 30.0) -> None:
+        self._retry_after_s = retry_after_s
+        self._until: dict[tuple[UUID, str], tuple[float, str]] = {}
+
+    def recent(self, config_id: UUID, config: McpServerConfig) -> str | None:
+        """Why listing failed, if it failed lately; None when it should be tried."""
+        key = (config_id, fingerprint(config))
+        entry = self._until.get(key)
+        if entry is None:
+            return None
+        if entry[0] <= time.monotonic():
+            del self._until[key]
+            return None
+        return entry[1]
+
+    def record(self, config_id: UUID, config: McpServerConfig, reason: str) -> None:
+        self._until[(config_id, fingerprint(config))] = (
+            time.monotonic() + self._retry_after_s,
+            reason,
+        )
+
+    def clear(self, config_id: UUID, config: McpServerConfig) -> None:
+        self._until.pop((config_id, fingerprint(config)), None)
 
 
 class _Route(msgspec.Struct, frozen=True, kw_only=True):
@@ -56,8 +90,10 @@ class McpToolSource:
         *,
         timeout_s: float,
         list_timeout_s: float = 10.0,
+        failures: ListingFailures | None = None,
     ) -> None:
         self._manager = manager
+        self._failures = failures
         self._user_id = user_id
         self._configs = list(configs)
         self._timeout_s = timeout_s
@@ -110,10 +146,19 @@ class McpToolSource:
 
     async def _list_one(self, entry: ConfigEntry) -> list[ToolSpec]:
         config_id, _, config = entry
+        failures = self._failures
+        if failures is not None and (reason := failures.recent(config_id, config)):
+            logger.info("tools of MCP config %s left out, failed lately: %s", config_id, reason)
+            return []
         try:
-            return await self._manager.list_tools(
+            specs = await self._manager.list_tools(
                 self._user_id, config_id, config, timeout_s=self._list_timeout_s
             )
         except ToolUnavailable as exc:
             logger.warning("tools of MCP config %s left out: %s", config_id, exc.message)
+            if failures is not None:
+                failures.record(config_id, config, exc.message)
             return []
+        if failures is not None:
+            failures.clear(config_id, config)
+        return specs

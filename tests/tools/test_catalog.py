@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from faceplate.structs import HttpConfig, SseConfig, StdioConfig, ToolCall
-from faceplate.tools.catalog import McpToolSource, ToolSource
+from faceplate.tools.catalog import ListingFailures, McpToolSource, ToolSource
 from faceplate.tools.sessions import McpSessionManager
 from tests.tools.servers import free_port
 from tests.tools.support import USER, text
@@ -126,3 +126,52 @@ async def test_stdio_tools_are_offered_and_called(
 
     assert "local-files__echo" in names
     assert text(result) == "x"
+
+
+async def test_a_server_that_failed_lately_is_skipped_at_once(manager: McpSessionManager) -> None:
+    async def never_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()
+        writer.close()
+
+    silent = await asyncio.start_server(never_answer, "127.0.0.1", 0)
+    hanging = HttpConfig(url=f"http://127.0.0.1:{silent.sockets[0].getsockname()[1]}/mcp")
+    failures = ListingFailures(retry_after_s=60)
+    configs = [(BROKEN_ID, "Silent", hanging)]
+    try:
+        started = time.monotonic()
+        first = McpToolSource(
+            manager, USER, configs, timeout_s=5, list_timeout_s=0.5, failures=failures
+        )
+        assert await first.specs() == []
+        assert time.monotonic() - started >= 0.5
+
+        started = time.monotonic()
+        second = McpToolSource(
+            manager, USER, configs, timeout_s=5, list_timeout_s=0.5, failures=failures
+        )
+        assert await second.specs() == []
+        assert time.monotonic() - started < 0.2
+    finally:
+        silent.close()
+        await silent.wait_closed()
+
+
+async def test_an_edited_config_is_tried_again_at_once(
+    manager: McpSessionManager, http_config: HttpConfig
+) -> None:
+    failures = ListingFailures(retry_after_s=60)
+    broken = HttpConfig(url=f"http://127.0.0.1:{free_port()}/mcp")
+    failures.record(HTTP_ID, broken, "refused")
+    source = McpToolSource(
+        manager, USER, [(HTTP_ID, "Web", http_config)], timeout_s=5, failures=failures
+    )
+    assert [s.name for s in await source.specs()]
+    assert failures.recent(HTTP_ID, broken) == "refused"
+    assert failures.recent(HTTP_ID, http_config) is None
+
+
+def test_a_failure_is_forgotten_after_the_retry_delay() -> None:
+    failures = ListingFailures(retry_after_s=0)
+    config = HttpConfig(url="http://127.0.0.1:1/mcp")
+    failures.record(HTTP_ID, config, "refused")
+    assert failures.recent(HTTP_ID, config) is None
