@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypedDict, cast
+from typing import TYPE_CHECKING, TypedDict, cast
 
 from starlette.requests import HTTPConnection
 
@@ -32,7 +32,6 @@ class AppState:
     model: ChatModel
     schema_ready: bool = False
     socket_limits: SocketLimits = field(default_factory=SocketLimits)
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 class State(TypedDict):

@@ -10,7 +10,7 @@ from uuid import UUID
 
 import asyncpg
 
-from faceplate.db import STALE, Database
+from faceplate.db import STALE, Conn, Database
 from faceplate.errors import Unavailable
 from faceplate.queries import messages as q
 from faceplate.structs import FinishReason, Message, ToolCall
@@ -84,16 +84,7 @@ class StreamWriter:
                     finish_reason=reason,
                 )
             else:
-                stored = await q.create_message(
-                    conn,
-                    user_id=self._user_id,
-                    conversation_id=self._conversation_id,
-                    id=self.message_id,
-                    role="assistant",
-                    content=self.text,
-                    tool_calls=tool_calls or None,
-                    finish_reason=reason,
-                )
+                stored = await self._create(conn, tool_calls or None, reason)
         self.gone = stored is None
         return stored
 
@@ -118,23 +109,33 @@ class StreamWriter:
             if self._closing.is_set():
                 return
 
+    async def _create(
+        self,
+        conn: Conn,
+        tool_calls: Sequence[ToolCall] | None = None,
+        finish_reason: FinishReason | None = None,
+    ) -> Message | None:
+        """Insert the message with its text so far: still streaming unless a reason is given."""
+        return await q.create_message(
+            conn,
+            user_id=self._user_id,
+            conversation_id=self._conversation_id,
+            id=self.message_id,
+            role="assistant",
+            content=self.text,
+            tool_calls=tool_calls,
+            finish_reason=finish_reason,
+        )
+
     async def _write(self) -> None:
-        content = self.text
         try:
             async with self._db.connection() as conn:
                 if self.created:
                     await q.update_message_content(
-                        conn, user_id=self._user_id, message_id=self.message_id, content=content
+                        conn, user_id=self._user_id, message_id=self.message_id, content=self.text
                     )
                     return
-                stored = await q.create_message(
-                    conn,
-                    user_id=self._user_id,
-                    conversation_id=self._conversation_id,
-                    id=self.message_id,
-                    role="assistant",
-                    content=content,
-                )
+                stored = await self._create(conn)
         except (Unavailable, asyncpg.PostgresError, *STALE) as e:
             # The text is still in memory: the next write, or finish(), stores it.
             _log.warning("could not store streaming message %s: %r", self.message_id, e)
