@@ -22,6 +22,7 @@ from faceplate.embedded import start_embedded
 from faceplate.errors import Unavailable
 from faceplate.openapi import openapi_route
 from faceplate.routes import conversations, health, mcp_configs, me, ws
+from faceplate.routes.ws_limits import SocketLimits
 from faceplate.secrets import SecretBox, load_or_create_key
 from faceplate.services import health as health_service
 from faceplate.services import turns_startup
@@ -148,6 +149,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 config=TurnConfig.from_settings(s),
             ),
             model=model,
+            socket_limits=SocketLimits(),
         )
         if not await _become_ready(state, url):
             _log.warning("not ready: database away or schema behind; retrying")

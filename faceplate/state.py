@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypedDict, cast
 
 from starlette.requests import HTTPConnection
@@ -12,10 +12,10 @@ from faceplate.db import Database
 from faceplate.services.mcp_configs import McpConfigs
 from faceplate.services.users import UserDirectory
 from faceplate.settings import Settings
-from faceplate.turns.limits import SocketLimits
 
 if TYPE_CHECKING:
     from faceplate.agents.base import ChatModel
+    from faceplate.routes.ws_limits import SocketLimits
     from faceplate.tools.sessions import McpSessionManager
     from faceplate.turns.registry import TurnRegistry
 
@@ -30,8 +30,8 @@ class AppState:
     sessions: McpSessionManager
     turns: TurnRegistry
     model: ChatModel
+    socket_limits: SocketLimits
     schema_ready: bool = False
-    socket_limits: SocketLimits = field(default_factory=SocketLimits)
 
 
 class State(TypedDict):

@@ -1,102 +1,239 @@
-"""The conversation WebSocket (CONTRACT §10): auth, ownership, `ready`, then frames both ways."""
+"""The conversation WebSocket (CONTRACT §10): authentication, ownership, `ready`, then a reader
+that acts on the client's frames and a writer that drains the socket's outbox."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from functools import partial
 from uuid import UUID
 
-from starlette.websockets import WebSocket
+import msgspec
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
-from faceplate.errors import NotFound, Unavailable
+from faceplate.auth import InvalidToken, bearer_token
+from faceplate.errors import NotFound, Unauthorized, Unavailable
+from faceplate.routes.ws_limits import SocketLimits
 from faceplate.services import conversations
 from faceplate.state import AppState, app_state
 from faceplate.structs import User
 from faceplate.turns import frames as f
 from faceplate.turns.fanout import Outbox
-from faceplate.turns.limits import SocketLimits
-from faceplate.turns.registry import TurnInProgress
-from faceplate.turns.socket import (
-    NOT_FOUND,
-    SERVER_FAULT,
-    Close,
-    Gone,
-    authenticate,
-    close,
-    converse,
-    decode,
-)
+from faceplate.turns.frames import CloseCode
+from faceplate.turns.registry import TurnInProgress, TurnRegistry
+from faceplate.web.identity import user_for_token
 
-_log = logging.getLogger("faceplate.ws")
+_log = logging.getLogger(__name__)
+
+TokenUser = Callable[[str], Awaitable[User]]
+"""The user of a bearer token; raises Unauthorized when the token does not verify."""
+
+
+class _Close(Exception):
+    """End the socket with this close code."""
+
+    def __init__(self, code: CloseCode) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class _ClientLeft(Exception):
+    """The client closed the socket or went away."""
 
 
 async def conversation_socket(websocket: WebSocket) -> None:
-    await websocket.accept()  # always: failures are told by the close code
+    """The route: the handshake is always accepted; a failure is told by the close code."""
+    await websocket.accept()
     state = app_state(websocket)
     limits = state.socket_limits
     try:
         code = await _serve(websocket, state, limits)
     except Exception:  # the socket's boundary: a fault closes it with 1011, never silently
         _log.exception("conversation socket %s failed", websocket.path_params.get("id"))
-        code = SERVER_FAULT
+        code = CloseCode.SERVER_FAULT
     if code is not None:
         await close(websocket, code, limits)
 
 
-async def _serve(websocket: WebSocket, state: AppState, limits: SocketLimits) -> int | None:
+async def _serve(websocket: WebSocket, state: AppState, limits: SocketLimits) -> CloseCode | None:
     try:
-        user = await authenticate(websocket, state, limits)
+        user = await authenticate(websocket, partial(user_for_token, state), limits)
         conversation_id = _conversation_id(websocket)
         await conversations.get(state.db, user, conversation_id)
-    except Close as e:
+    except _Close as e:
         return e.code
-    except Gone:
+    except _ClientLeft:
         return None
     except NotFound:
-        return NOT_FOUND
+        return CloseCode.NOT_FOUND
     except Unavailable:
-        return SERVER_FAULT
-    outbox = Outbox(max_frames=limits.outbox_frames, max_chars=limits.outbox_chars)
-    state.turns.join(conversation_id, outbox)
-    try:
-        on_frame = partial(_on_frame, state, user, conversation_id, outbox, limits)
-        return await converse(websocket, outbox, limits, on_frame)
-    finally:
-        state.turns.leave(conversation_id, outbox)
+        return CloseCode.SERVER_FAULT
+    return await ConversationSocket(websocket, state.turns, user, conversation_id, limits).run()
 
 
 def _conversation_id(websocket: WebSocket) -> UUID:
     try:
         return UUID(websocket.path_params["id"])
     except ValueError:
-        raise Close(NOT_FOUND) from None
+        raise _Close(CloseCode.NOT_FOUND) from None
 
 
-def _on_frame(
-    state: AppState,
-    user: User,
-    conversation_id: UUID,
-    outbox: Outbox,
-    limits: SocketLimits,
-    data: str | bytes,
-) -> None:
-    match decode(data):
-        case str() as problem:
-            outbox.offer(f.error("invalid_frame", problem))
-        case f.UserMessageFrame(content=content):
-            if not 1 <= len(content.encode()) <= limits.max_content_bytes:
-                message = f"content must be 1 to {limits.max_content_bytes:,} bytes of UTF-8"
-                outbox.offer(f.error("invalid_frame", message))
-                return
-            try:
-                state.turns.start(user, conversation_id, content)
-            except TurnInProgress as e:
-                outbox.offer(f.error("turn_in_progress", e.message))
-            except Unavailable as e:
-                outbox.offer(f.error("unavailable", e.message))
-        case f.CancelFrame():
-            state.turns.cancel(conversation_id)
-        case f.PingFrame():
-            outbox.offer(f.PONG)
-        case f.AuthFrame():
-            outbox.offer(f.error("invalid_frame", "the socket is already authenticated"))
+async def authenticate(websocket: WebSocket, user_of: TokenUser, limits: SocketLimits) -> User:
+    """The user of the Authorization header or, without one, of a first `auth` frame."""
+    header = websocket.headers.get("authorization")
+    if header is not None:
+        try:
+            token = bearer_token(header)
+        except InvalidToken:
+            raise _Close(CloseCode.BAD_AUTH) from None
+    else:
+        try:
+            async with asyncio.timeout(limits.auth_timeout_s):
+                data = await receive(websocket, limits)
+        except TimeoutError:
+            raise _Close(CloseCode.AUTH_TIMEOUT) from None
+        try:
+            frame = f.CLIENT_FRAMES.decode(data)
+        except msgspec.DecodeError:
+            raise _Close(CloseCode.BAD_AUTH) from None
+        if not isinstance(frame, f.AuthFrame):
+            raise _Close(CloseCode.BAD_AUTH)
+        token = frame.token
+    try:
+        return await user_of(token)
+    except Unauthorized:
+        raise _Close(CloseCode.BAD_AUTH) from None
+
+
+class ConversationSocket:
+    """One authenticated socket on its conversation: the user, the conversation, the socket's
+    outbox and limits, and its two tasks — a reader that acts on each client frame and a writer
+    that sends what the outbox holds."""
+
+    def __init__(
+        self,
+        websocket: WebSocket,
+        turns: TurnRegistry,
+        user: User,
+        conversation_id: UUID,
+        limits: SocketLimits,
+    ) -> None:
+        self._websocket = websocket
+        self._turns = turns
+        self.user = user
+        self.conversation_id = conversation_id
+        self.limits = limits
+        self.outbox = Outbox(max_frames=limits.outbox_frames, max_chars=limits.outbox_chars)
+
+    async def run(self) -> CloseCode | None:
+        """Join the conversation and talk until one side ends; the close code to send, or None
+        when the client left. Leaving unsubscribes the socket; its conversation's turn goes on."""
+        self._turns.join(self.conversation_id, self.outbox)
+        try:
+            return await self._converse()
+        finally:
+            self._turns.leave(self.conversation_id, self.outbox)
+
+    def on_frame(self, data: str | bytes) -> None:
+        """Act on one client frame; every answer goes through the outbox, so this never waits."""
+        outbox = self.outbox
+        match decode(data):
+            case str() as problem:
+                outbox.offer(f.error("invalid_frame", problem))
+            case f.UserMessageFrame(content=content):
+                limit = self.limits.max_content_bytes
+                if not 1 <= len(content.encode()) <= limit:
+                    message = f"content must be 1 to {limit:,} bytes of UTF-8"
+                    outbox.offer(f.error("invalid_frame", message))
+                    return
+                try:
+                    self._turns.start(self.user, self.conversation_id, content)
+                except TurnInProgress as e:
+                    outbox.offer(f.error("turn_in_progress", e.message))
+                except Unavailable as e:
+                    outbox.offer(f.error("unavailable", e.message))
+            case f.CancelFrame():
+                self._turns.cancel(self.conversation_id)
+            case f.PingFrame():
+                outbox.offer(f.PONG)
+            case f.AuthFrame():
+                outbox.offer(f.error("invalid_frame", "the socket is already authenticated"))
+
+    async def _converse(self) -> CloseCode | None:
+        writer = asyncio.create_task(self._write(), name="ws writer")
+        reader = asyncio.create_task(self._read(), name="ws reader")
+
+        def overflowed() -> None:  # the writer may be stuck on a client that stopped reading
+            writer.cancel()
+
+        self.outbox.on_overflow = overflowed
+        try:
+            done, _ = await asyncio.wait({writer, reader}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self.outbox.on_overflow = None
+            for task in (writer, reader):
+                task.cancel()
+            # asyncio.wait, not gather: if this task is itself being cancelled, the CancelledError
+            # that ends it stays the canceller's own (anyio, under TestClient, checks it is).
+            await asyncio.wait({writer, reader})
+        if reader in done and not reader.cancelled():
+            return reader.result()
+        if writer.cancelled() or writer.exception() is None:
+            return self.outbox.code
+        if isinstance(writer.exception(), WebSocketDisconnect | OSError):
+            return None  # the writer found the client gone
+        return writer.result()  # raises the writer's fault: the socket closes with 1011
+
+    async def _write(self) -> None:
+        while (frame := await self.outbox.next()) is not None:
+            await self._websocket.send_text(frame)
+
+    async def _read(self) -> CloseCode | None:
+        try:
+            while True:
+                self.on_frame(await receive(self._websocket, self.limits))
+        except _ClientLeft:
+            return None
+        except _Close as e:
+            return e.code
+
+
+async def receive(websocket: WebSocket, limits: SocketLimits) -> str | bytes:
+    """The next frame's data; _ClientLeft when the client left, _Close(1009) when over the limit."""
+    message = await websocket.receive()
+    if message["type"] == "websocket.disconnect":
+        raise _ClientLeft
+    data: str | bytes | None = message.get("text")
+    if data is None:
+        data = message.get("bytes") or b""
+    if _size_over(data, limits.max_frame_bytes):
+        raise _Close(CloseCode.TOO_BIG)
+    return data
+
+
+def _size_over(data: str | bytes, limit: int) -> bool:
+    if len(data) > limit:
+        return True
+    if isinstance(data, bytes) or len(data) * 4 <= limit:
+        return False
+    return len(data.encode()) > limit
+
+
+def decode(data: str | bytes) -> f.ClientFrame | str:
+    """A client frame, or why it is not one."""
+    if isinstance(data, bytes):
+        return "frames are JSON text, not binary"
+    try:
+        frame: f.ClientFrame = f.CLIENT_FRAMES.decode(data)
+    except msgspec.DecodeError as e:
+        return str(e)
+    return frame
+
+
+async def close(websocket: WebSocket, code: CloseCode, limits: SocketLimits) -> None:
+    """Send the close frame with its reason, giving up on a client that never reads it."""
+    with contextlib.suppress(TimeoutError, WebSocketDisconnect, WebSocketDisconnected, OSError):
+        async with asyncio.timeout(limits.close_timeout_s):
+            await websocket.close(code, code.reason)

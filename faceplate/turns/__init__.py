@@ -1,1 +1,3 @@
-"""Agent turns: run as their own tasks, owned by the conversation, fanned out to sockets."""
+"""The turn engine: registry, runner, channel, fan-out, frames and close codes, writer, history,
+and one step's tool calls. It knows no socket, no HTTP and no app state: a socket reaches a turn
+only by subscribing an Outbox to its conversation."""

@@ -11,19 +11,18 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable
-from typing import Final, Protocol
+from typing import Protocol
 from uuid import UUID
 
-# A socket too far behind is closed with "try again later": the client reconnects and catches up
-# from `ready` (the stored messages plus the text so far).
-TOO_SLOW: Final = 1013
+from faceplate.turns.frames import CloseCode
 
 
 class Outbox:
     """One socket's outgoing frames: bounded, filled without waiting, drained by its writer.
 
     A frame that would take it past `max_frames` frames or `max_chars` characters empties it and
-    closes it with TOO_SLOW at once, so a slow reader never holds memory or slows the publisher.
+    closes it with TOO_SLOW (1013, "try again later") at once, so a slow reader never holds
+    memory or slows the publisher: the client reconnects and catches up from `ready`.
     `close(code)` without overflow lets the queued frames drain first.
     """
 
@@ -42,7 +41,7 @@ class Outbox:
         self._max_chars = max_chars
         self.on_overflow = on_overflow
         self._wake = asyncio.Event()
-        self.code: int | None = None
+        self.code: CloseCode | None = None
         """The close code once closed; frames already queued still drain unless it overflowed."""
 
     def offer(self, frame: str) -> bool:
@@ -52,7 +51,7 @@ class Outbox:
         if len(self._frames) >= self._max_frames or self._chars + len(frame) > self._max_chars:
             self._frames.clear()
             self._chars = 0
-            self.close(TOO_SLOW)
+            self.close(CloseCode.TOO_SLOW)
             if self.on_overflow is not None:
                 self.on_overflow()
             return False
@@ -61,7 +60,7 @@ class Outbox:
         self._wake.set()
         return True
 
-    def close(self, code: int) -> None:
+    def close(self, code: CloseCode) -> None:
         """Accept no more frames; the writer sends those queued, then closes with `code`."""
         if self.code is None:
             self.code = code
@@ -91,7 +90,7 @@ class Fanout(Protocol):
 
     def publish(self, conversation_id: UUID, frame: str) -> None: ...
 
-    def close(self, conversation_id: UUID, code: int) -> None:
+    def close(self, conversation_id: UUID, code: CloseCode) -> None:
         """Close every socket of the conversation after its queued frames (it was deleted)."""
         ...
 
@@ -121,7 +120,7 @@ class LocalFanout:
         for outbox in refused:
             self.unsubscribe(conversation_id, outbox)
 
-    def close(self, conversation_id: UUID, code: int) -> None:
+    def close(self, conversation_id: UUID, code: CloseCode) -> None:
         for outbox in self._subscribers.pop(conversation_id, {}):
             outbox.close(code)
 

@@ -1,7 +1,9 @@
-"""The WebSocket frames of CONTRACT §10: client → server and server → client, `type` first."""
+"""The WebSocket frames of CONTRACT §10: client → server, server → client (`type` first), and
+every close code with the reason its close frame carries."""
 
 from __future__ import annotations
 
+from enum import IntEnum
 from typing import Final, Literal
 from uuid import UUID
 
@@ -10,6 +12,40 @@ import msgspec
 from faceplate.structs import Message, ToolCall, ToolResult
 
 TurnStatus = Literal["completed", "cancelled", "failed"]
+
+# --- close codes ----------------------------------------------------------------------------------
+
+
+class CloseCode(IntEnum):
+    """Every code the server closes a conversation socket with; `reason` goes in the close frame."""
+
+    BAD_AUTH = 4401
+    NOT_FOUND = 4404
+    AUTH_TIMEOUT = 4408
+    EMAIL_TAKEN = 4409
+    TOO_MANY_SOCKETS = 4429
+    TOO_BIG = 1009
+    SERVER_FAULT = 1011
+    RESTARTING = 1012
+    TOO_SLOW = 1013
+
+    @property
+    def reason(self) -> str:
+        """A short reason (well under the 123 bytes a close frame can carry)."""
+        return _CLOSE_REASONS[self]
+
+
+_CLOSE_REASONS: Final[dict[CloseCode, str]] = {
+    CloseCode.BAD_AUTH: "unauthorized: bad, missing or expired token",
+    CloseCode.NOT_FOUND: "conversation not found",
+    CloseCode.AUTH_TIMEOUT: "no auth frame in time",
+    CloseCode.EMAIL_TAKEN: "the token's email belongs to another user",
+    CloseCode.TOO_MANY_SOCKETS: "too many sockets for this user",
+    CloseCode.TOO_BIG: "frame over 1 MiB",
+    CloseCode.SERVER_FAULT: "server fault",
+    CloseCode.RESTARTING: "server restarting: reconnect",
+    CloseCode.TOO_SLOW: "too far behind: reconnect and catch up",
+}
 
 # --- client → server ------------------------------------------------------------------------------
 

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
-from typing import Final
 from uuid import UUID
 
 from uuid6 import uuid7
@@ -22,9 +21,6 @@ from faceplate.turns.runner import StopReason, TurnConfig, TurnRunner
 from faceplate.turns.tools import ToolSourceFactory
 
 _log = logging.getLogger("faceplate.turns")
-
-# Close code for the sockets of a deleted conversation, as when connecting to one.
-CONVERSATION_GONE: Final = 4404
 
 
 class TurnInProgress(Conflict):
@@ -126,7 +122,8 @@ class TurnRegistry:
         """The conversation was deleted: stop its turn, wait for it, close its sockets (4404)."""
         self._stop(conversation_id, "deleted")
         await self.wait(conversation_id)
-        self.fanout.close(conversation_id, CONVERSATION_GONE)
+        # Its sockets close as a new connection to it would.
+        self.fanout.close(conversation_id, f.CloseCode.NOT_FOUND)
 
     async def aclose(self) -> None:
         """Shutdown: stop every turn, storing its partial text as interrupted, and wait for them.

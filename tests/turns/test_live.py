@@ -14,9 +14,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from faceplate.app import create_app
+from faceplate.routes.ws_limits import SocketLimits
 from faceplate.settings import Settings
-from faceplate.turns.fanout import TOO_SLOW
-from faceplate.turns.limits import SocketLimits
+from faceplate.turns.frames import CloseCode
 from tests.support.scripted_llm import ScriptedLLM
 from tests.turns.helpers import Frame, assert_numbered, parse, text_of
 from tests.turns.live import LiveApp
@@ -100,7 +100,8 @@ async def test_a_client_that_stops_reading_is_closed_1013_and_the_turn_goes_on(
                 frames.append(parse(str(message)))
         except ConnectionClosed:
             pass
-        assert ws.close_code == TOO_SLOW
+        assert ws.close_code == CloseCode.TOO_SLOW
+        assert ws.close_reason == CloseCode.TOO_SLOW.reason
     assert frames[-1]["type"] != "turn_end"  # it fell behind and was dropped…
     assert_numbered(frames)  # … after a gapless prefix of the turn
     assistant = await _last_message(http, conversation)  # … and the turn was not slowed

@@ -9,7 +9,8 @@ from faceplate.agents.echo import EchoModel
 from faceplate.agents.openai import OpenAIModel
 from faceplate.db import Database
 from faceplate.errors import Unavailable
-from faceplate.turns.fanout import TOO_SLOW, LocalFanout
+from faceplate.turns.fanout import LocalFanout
+from faceplate.turns.frames import CloseCode
 from faceplate.turns.registry import TurnInProgress
 from tests.support.scripted_llm import ScriptedLLM
 from tests.turns.helpers import assert_numbered, drain, text_of
@@ -36,7 +37,7 @@ async def test_a_socket_too_far_behind_is_dropped_while_the_turn_goes_on(
     turns.join(conversation, fast)
     turns.start(user, conversation, "go")
     await turns.wait(conversation)
-    assert (slow.code, len(slow)) == (TOO_SLOW, 0)
+    assert (slow.code, len(slow)) == (CloseCode.TOO_SLOW, 0)
     assert cast(LocalFanout, turns.fanout).subscribers(conversation) == 1
     frames = drain(fast)
     assert_numbered(frames[1:])

@@ -1,13 +1,18 @@
 from __future__ import annotations
 
 import json
+import socket
+from pathlib import Path
 
 import msgspec
 import pytest
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from faceplate.turns.limits import SocketLimits
+from faceplate.app import create_app
+from faceplate.routes.ws_limits import SocketLimits
+from faceplate.turns.frames import CloseCode
+from tests.support.app import bearer, dev_settings, dev_token
 from tests.turns.helpers import (
     connect,
     new_conversation,
@@ -29,7 +34,7 @@ def _closed_with(
         pytest.raises(WebSocketDisconnect) as closed,
     ):
         ws.receive_text()
-    assert closed.value.code == code
+    assert (closed.value.code, closed.value.reason) == (code, CloseCode(code).reason)
 
 
 def test_header_auth_gets_ready_without_a_turn(client: TestClient, alice: dict[str, str]) -> None:
@@ -62,7 +67,7 @@ def test_bad_token_in_the_first_frame_closes_4401(
         ws.send_json({"type": "auth", "token": "not-a-jwt"})
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_text()
-    assert closed.value.code == 4401
+    assert (closed.value.code, closed.value.reason) == (4401, CloseCode(4401).reason)
 
 
 @pytest.mark.parametrize("first", ['{"type": "ping"}', "not json", '{"type": "auth"}'])
@@ -74,7 +79,7 @@ def test_a_first_frame_other_than_auth_closes_4401(
         ws.send_text(first)
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_text()
-    assert closed.value.code == 4401
+    assert (closed.value.code, closed.value.reason) == (4401, CloseCode(4401).reason)
 
 
 def test_no_auth_in_time_closes_4408(client: TestClient, alice: dict[str, str]) -> None:
@@ -164,7 +169,7 @@ def test_a_frame_over_1_mib_closes_1009(client: TestClient, alice: dict[str, str
         ws.send_text(json.dumps({"type": "user_message", "content": "x" * MIB}))
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_text()
-    assert closed.value.code == 1009
+    assert (closed.value.code, closed.value.reason) == (1009, CloseCode(1009).reason)
     assert stored(client, alice, conversation) == []
 
 
@@ -187,7 +192,7 @@ def test_deleting_the_conversation_closes_its_sockets_4404(
         assert client.delete(f"/v1/conversations/{conversation}", headers=alice).status_code == 204
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_text()
-    assert closed.value.code == 4404
+    assert (closed.value.code, closed.value.reason) == (4404, CloseCode(4404).reason)
 
 
 def test_cancel_without_a_turn_is_ignored(client: TestClient, alice: dict[str, str]) -> None:
@@ -197,3 +202,14 @@ def test_cancel_without_a_turn_is_ignored(client: TestClient, alice: dict[str, s
         ws.send_json({"type": "cancel"})
         ws.send_json({"type": "ping"})
         assert receive(ws) == {"type": "pong"}
+
+
+def test_a_database_away_at_connect_closes_1011(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings = dev_settings(f"postgresql://postgres@127.0.0.1:{port}/x", tmp_path)
+    headers = bearer(dev_token(settings, "a@example.com"))
+    with TestClient(create_app(settings)) as client:
+        path = socket_path("0190b6a1-0000-7000-8000-000000000000")
+        _closed_with(client, path, 1011, headers=headers)

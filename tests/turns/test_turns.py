@@ -6,6 +6,7 @@ import pytest
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from faceplate.turns.frames import CloseCode
 from tests.support.scripted_llm import Reply, ScriptedLLM
 from tests.turns.helpers import (
     assert_numbered,
@@ -287,7 +288,7 @@ def test_deleting_the_conversation_cancels_its_turn(
         frames += until(ws, "turn_end")
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_text()
-    assert closed.value.code == 4404
+    assert (closed.value.code, closed.value.reason) == (4404, CloseCode.NOT_FOUND.reason)
     assert frames[-1]["status"] == "cancelled"
     assert_numbered(frames)
     assert state_of(app).turns.running(UUID(conversation)) is None

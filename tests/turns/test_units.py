@@ -13,7 +13,8 @@ import pytest
 from faceplate.structs import Message, TextBlock, ToolCall, ToolResult
 from faceplate.turns import frames as f
 from faceplate.turns.channel import MAX_DELTA_CHARS, TurnChannel
-from faceplate.turns.fanout import TOO_SLOW, LocalFanout, Outbox
+from faceplate.turns.fanout import LocalFanout, Outbox
+from faceplate.turns.frames import CloseCode
 from faceplate.turns.history import NO_RESULT, for_model, title_of
 from tests.turns.helpers import drain, types
 
@@ -136,18 +137,18 @@ async def test_an_outbox_that_overflows_empties_and_closes_too_slow() -> None:
     box = Outbox(max_frames=2, max_chars=100, on_overflow=lambda: called.append(True))
     assert box.offer("a") and box.offer("b")
     assert not box.offer("c")
-    assert (box.code, len(box), called) == (TOO_SLOW, 0, [True])
+    assert (box.code, len(box), called) == (CloseCode.TOO_SLOW, 0, [True])
     assert await box.next() is None
     chars = Outbox(max_frames=10, max_chars=5)
     assert chars.offer("abc")
     assert not chars.offer("def")
-    assert chars.code == TOO_SLOW
+    assert chars.code == CloseCode.TOO_SLOW
 
 
 async def test_a_closed_outbox_drains_before_it_ends() -> None:
     box = Outbox(max_frames=10, max_chars=100)
     box.offer("a")
-    box.close(4404)
+    box.close(CloseCode.NOT_FOUND)
     assert not box.offer("b")
     assert [await box.next(), await box.next()] == ["a", None]
     assert box.code == 4404
@@ -161,8 +162,8 @@ def test_the_fanout_drops_refusing_outboxes_and_closes_a_conversation() -> None:
     fanout.publish(CONVERSATION, "1")
     fanout.publish(CONVERSATION, "2")
     assert fanout.subscribers(CONVERSATION) == 1
-    assert (len(ok), full.code) == (2, TOO_SLOW)
-    fanout.close(CONVERSATION, 4404)
+    assert (len(ok), full.code) == (2, CloseCode.TOO_SLOW)
+    fanout.close(CONVERSATION, CloseCode.NOT_FOUND)
     assert (ok.code, fanout.subscribers(CONVERSATION)) == (4404, 0)
     fanout.publish(CONVERSATION, "3")  # nobody left: nothing happens
 
@@ -184,3 +185,8 @@ def test_calls_without_stored_results_are_answered_in_what_the_model_gets() -> N
 )
 def test_the_title_is_the_first_line_cut_at_80_characters(content: str, title: str | None) -> None:
     assert title_of(content) == title
+
+
+def test_every_close_code_has_a_short_reason() -> None:
+    for code in CloseCode:
+        assert 0 < len(code.reason.encode()) <= 123, code  # what one close frame can carry
