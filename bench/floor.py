@@ -19,6 +19,8 @@ from uuid import UUID
 import msgspec
 from uuid6 import uuid7
 
+from faceplate.api.pages import CursorCodec, page_of
+from faceplate.api.schemas import CreateConversation, ErrorBody, ErrorDetail, Me
 from faceplate.auth import DevVerifier, Identity, InvalidToken, bearer_token
 from faceplate.auth.dev import load_or_create_secret
 from faceplate.db import Conn, Database, open_database
@@ -28,8 +30,6 @@ from faceplate.queries import messages as mq
 from faceplate.queries import users as uq
 from faceplate.settings import load_settings
 from faceplate.structs import User
-from faceplate.web.pages import CursorCodec, page_of
-from faceplate.web.schemas import CreateConversation, ErrorBody, ErrorDetail, Me
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]

@@ -10,9 +10,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from faceplate.structs import Conversation, McpConfig, Message
-from faceplate.web.pages import Page
-from faceplate.web.schemas import (
+from faceplate.api.pages import Page
+from faceplate.api.schemas import (
     CreateConversation,
     CreateMcpConfig,
     ErrorBody,
@@ -22,6 +21,7 @@ from faceplate.web.schemas import (
     Status,
     ToolList,
 )
+from faceplate.structs import Conversation, McpConfig, Message
 
 
 class Op(msgspec.Struct, frozen=True, kw_only=True):

@@ -1,4 +1,8 @@
-"""What the app holds while it runs, built in the lifespan and reached from each request."""
+"""What the app holds while it runs, built in the lifespan and reached from each request.
+
+What it holds is imported for typing only: at run time this module depends on nothing of the
+app, so any layer handed a request may read the state without importing the layers above it.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,14 @@ from typing import TYPE_CHECKING, TypedDict, cast
 
 from starlette.requests import HTTPConnection
 
-from faceplate.auth import Verifier
-from faceplate.db import Database
-from faceplate.services.mcp_configs import McpConfigs
-from faceplate.services.users import UserDirectory
-from faceplate.settings import Settings
-
 if TYPE_CHECKING:
     from faceplate.agents.base import ChatModel
+    from faceplate.auth import Verifier
+    from faceplate.db import Database
     from faceplate.routes.ws_limits import SocketLimits
+    from faceplate.services.mcp_configs import McpConfigs
+    from faceplate.services.users import UserDirectory
+    from faceplate.settings import Settings
     from faceplate.tools.sessions import McpSessionManager
     from faceplate.turns.registry import TurnRegistry
 

@@ -8,11 +8,11 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
+from faceplate.api.schemas import CreateConversation, RenameConversation
 from faceplate.services import conversations
 from faceplate.state import app_state
 from faceplate.web.bodies import JSONResponse, decode_body, path_id, query_limit
 from faceplate.web.identity import current_user
-from faceplate.web.schemas import CreateConversation, RenameConversation
 
 _CREATE: Final = msgspec.json.Decoder(CreateConversation)
 _RENAME: Final = msgspec.json.Decoder(RenameConversation)

@@ -7,10 +7,10 @@ from typing import Final
 from starlette.requests import Request
 from starlette.responses import Response
 
+from faceplate.api.schemas import Status
 from faceplate.services import health
 from faceplate.state import app_state
 from faceplate.web.bodies import JSONResponse
-from faceplate.web.schemas import Status
 
 _OK: Final = Status(status="ok")
 _READY: Final = Status(status="ready")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from faceplate.api.schemas import Me
 from faceplate.web.bodies import JSONResponse
 from faceplate.web.identity import current_user
-from faceplate.web.schemas import Me
 
 
 async def get_me(request: Request) -> Response:

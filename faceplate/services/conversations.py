@@ -8,12 +8,12 @@ from uuid import UUID
 
 from uuid6 import uuid7
 
+from faceplate.api.pages import CursorCodec, Page, page_of
 from faceplate.db import Database
 from faceplate.errors import NotFound
 from faceplate.queries import conversations as q
 from faceplate.queries import messages as mq
 from faceplate.structs import Conversation, Message, User
-from faceplate.web.pages import CursorCodec, Page, page_of
 
 _NOT_FOUND: Final = "conversation not found"
 _CONVERSATION_CURSOR: Final = CursorCodec(tuple[datetime, UUID])

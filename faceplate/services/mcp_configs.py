@@ -10,6 +10,8 @@ from uuid import UUID
 import msgspec
 from uuid6 import uuid7
 
+from faceplate.api.pages import CursorCodec, Page, page_of
+from faceplate.api.schemas import CreateMcpConfig, PatchMcpConfig
 from faceplate.db import Database
 from faceplate.errors import NotFound
 from faceplate.queries import mcp_configs as q
@@ -17,8 +19,6 @@ from faceplate.secrets import SecretBox, keep_redacted, redact
 from faceplate.structs import McpConfig, McpServerConfig, StdioConfig, User
 from faceplate.tools.addresses import check_command, check_url_async
 from faceplate.tools.errors import ToolUnavailable
-from faceplate.web.pages import CursorCodec, Page, page_of
-from faceplate.web.schemas import CreateMcpConfig, PatchMcpConfig
 
 _NOT_FOUND: Final = "MCP config not found"
 _CURSOR: Final = CursorCodec(str)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Final
 from uuid import UUID
 
+from faceplate.api.schemas import ToolInfo, ToolList
 from faceplate.services.mcp_configs import McpConfigs
 from faceplate.structs import User
 from faceplate.tools.sessions import McpSessionManager
-from faceplate.web.schemas import ToolInfo, ToolList
 
 LIST_TIMEOUT_S: Final = 10.0
 

@@ -1,1 +1,2 @@
-"""HTTP plumbing shared by the routes: bodies, errors, pages, the signed-in user."""
+"""HTTP plumbing only: the router, handlers as ASGI endpoints, the exception layer, reading
+bodies and writing JSON, and the signed-in user."""

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from faceplate.api.schemas import ErrorBody, ErrorDetail
 from faceplate.errors import (
     Conflict,
     FaceplateError,
@@ -24,7 +25,6 @@ from faceplate.errors import (
     UpstreamError,
 )
 from faceplate.web.bodies import JSONResponse
-from faceplate.web.schemas import ErrorBody, ErrorDetail
 
 _log = logging.getLogger("faceplate.http")
 
