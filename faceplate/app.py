@@ -20,6 +20,7 @@ from faceplate.auth.dev import load_or_create_secret
 from faceplate.db import lazy_database
 from faceplate.embedded import start_embedded
 from faceplate.errors import Unavailable
+from faceplate.mcp_client.sessions import McpSessionManager
 from faceplate.openapi import openapi_route
 from faceplate.routes import conversations, health, mcp_configs, me, ws
 from faceplate.routes.ws_limits import SocketLimits
@@ -31,7 +32,6 @@ from faceplate.services.turns import mcp_tool_sources
 from faceplate.services.users import UserDirectory
 from faceplate.settings import Settings, load_settings
 from faceplate.state import AppState, State
-from faceplate.tools.sessions import McpSessionManager
 from faceplate.turns.registry import TurnRegistry
 from faceplate.turns.runner import TurnConfig
 from faceplate.web.endpoint import Endpoint, Handler

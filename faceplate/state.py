@@ -15,11 +15,11 @@ if TYPE_CHECKING:
     from faceplate.agents.base import ChatModel
     from faceplate.auth import Verifier
     from faceplate.db import Database
+    from faceplate.mcp_client.sessions import McpSessionManager
     from faceplate.routes.ws_limits import SocketLimits
     from faceplate.services.mcp_configs import McpConfigs
     from faceplate.services.users import UserDirectory
     from faceplate.settings import Settings
-    from faceplate.tools.sessions import McpSessionManager
     from faceplate.turns.registry import TurnRegistry
 
 

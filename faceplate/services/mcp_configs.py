@@ -14,11 +14,11 @@ from faceplate.api.pages import CursorCodec, Page, page_of
 from faceplate.api.schemas import CreateMcpConfig, PatchMcpConfig
 from faceplate.db import Database
 from faceplate.errors import NotFound
+from faceplate.mcp_client.addresses import check_command, check_url_async
+from faceplate.mcp_client.errors import ToolUnavailable
 from faceplate.queries import mcp_configs as q
 from faceplate.secrets import SecretBox, keep_redacted, redact
 from faceplate.structs import McpConfig, McpServerConfig, StdioConfig, User
-from faceplate.tools.addresses import check_command, check_url_async
-from faceplate.tools.errors import ToolUnavailable
 
 _NOT_FOUND: Final = "MCP config not found"
 _CURSOR: Final = CursorCodec(str)

@@ -6,9 +6,9 @@ from typing import Final
 from uuid import UUID
 
 from faceplate.api.schemas import ToolInfo, ToolList
+from faceplate.mcp_client.sessions import McpSessionManager
 from faceplate.services.mcp_configs import McpConfigs
 from faceplate.structs import User
-from faceplate.tools.sessions import McpSessionManager
 
 LIST_TIMEOUT_S: Final = 10.0
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from faceplate.mcp_client.catalog import ListingFailures, McpToolSource, ToolSource
+from faceplate.mcp_client.sessions import McpSessionManager
 from faceplate.services.mcp_configs import McpConfigs
 from faceplate.structs import User
-from faceplate.tools.catalog import ListingFailures, McpToolSource, ToolSource
-from faceplate.tools.sessions import McpSessionManager
 from faceplate.turns.tools import ToolSourceFactory
 
 

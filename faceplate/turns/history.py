@@ -7,8 +7,8 @@ from typing import Final
 
 import msgspec
 
+from faceplate.mcp_client.results import error_result
 from faceplate.structs import Message
-from faceplate.tools.results import error_result
 
 TITLE_CHARS: Final = 80
 NO_RESULT: Final = "no result was stored for this call"

@@ -14,11 +14,11 @@ from uuid6 import uuid7
 from faceplate.agents.base import ChatModel, Finish, LLMError, ModelFinish, TextDelta, ToolSpec
 from faceplate.db import STALE, Database
 from faceplate.errors import Unavailable
+from faceplate.mcp_client.catalog import ToolSource
+from faceplate.mcp_client.results import error_result
 from faceplate.queries import messages as q
 from faceplate.settings import Settings
 from faceplate.structs import FinishReason, Message, Role, ToolCall, ToolResult, User
-from faceplate.tools.catalog import ToolSource
-from faceplate.tools.results import error_result
 from faceplate.turns.channel import TurnChannel
 from faceplate.turns.frames import TurnError
 from faceplate.turns.history import for_model, title_of

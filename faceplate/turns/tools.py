@@ -9,9 +9,9 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Final
 
 from faceplate.agents.base import ToolSpec
+from faceplate.mcp_client.catalog import ToolSource
+from faceplate.mcp_client.results import error_result
 from faceplate.structs import ToolCall, ToolResult, User
-from faceplate.tools.catalog import ToolSource
-from faceplate.tools.results import error_result
 
 _log = logging.getLogger("faceplate.turns")
 

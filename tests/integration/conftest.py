@@ -16,10 +16,10 @@ from starlette.testclient import TestClient
 
 from faceplate.app import create_app
 from tests.integration.helpers import AppFactory, EventRecorder
+from tests.mcp_client.servers import recording, serve_in_thread
+from tests.mcp_client.toolbox import build_server
 from tests.support.app import dev_settings
 from tests.support.scripted_llm import ScriptedLLM
-from tests.tools.servers import recording, serve_in_thread
-from tests.tools.toolbox import build_server
 
 # The servers are reached as 127.0.0.1 and as whatever a config says: no DNS rebinding check.
 _ANY_HOST = TransportSecuritySettings(enable_dns_rebinding_protection=False)

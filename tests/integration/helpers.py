@@ -10,9 +10,9 @@ from typing import Any
 import httpx2
 from starlette.testclient import TestClient
 
+from tests.mcp_client.servers import HERE
+from tests.mcp_client.toolbox import Recorder
 from tests.support.scripted_llm import RecordedRequest
-from tests.tools.servers import HERE
-from tests.tools.toolbox import Recorder
 from tests.turns.helpers import Frame, connect, receive, until
 
 Headers = dict[str, str]

@@ -29,8 +29,8 @@ from tests.integration.helpers import (
     text,
     upstream_error,
 )
+from tests.mcp_client.servers import free_port
 from tests.support.scripted_llm import ScriptedCall, ScriptedLLM
-from tests.tools.servers import free_port
 from tests.turns.helpers import Frame, assert_numbered, connect, receive, text_of, types, until
 
 NAME = "Calc Server"

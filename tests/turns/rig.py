@@ -11,12 +11,12 @@ from uuid6 import uuid7
 
 from faceplate.agents.base import ChatModel, ToolSpec
 from faceplate.db import Database
+from faceplate.mcp_client.catalog import ToolSource
+from faceplate.mcp_client.results import error_result
 from faceplate.queries import messages as mq
 from faceplate.queries.conversations import create_conversation
 from faceplate.queries.users import upsert_user
 from faceplate.structs import Message, TextBlock, ToolCall, ToolResult, User
-from faceplate.tools.catalog import ToolSource
-from faceplate.tools.results import error_result
 from faceplate.turns.fanout import Outbox
 from faceplate.turns.registry import TurnRegistry
 from faceplate.turns.runner import TurnConfig

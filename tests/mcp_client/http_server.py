@@ -9,7 +9,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import uvicorn
 
-from tests.tools.toolbox import build_server
+from tests.mcp_client.toolbox import build_server
 
 if __name__ == "__main__":
     app = build_server().streamable_http_app()

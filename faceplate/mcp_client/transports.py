@@ -21,9 +21,9 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.message import SessionMessage
 
+from faceplate.mcp_client.addresses import check_command, check_url_async
+from faceplate.mcp_client.guard import guarded_client
 from faceplate.structs import HttpConfig, McpServerConfig, SseConfig, StdioConfig
-from faceplate.tools.addresses import check_command, check_url_async
-from faceplate.tools.guard import guarded_client
 
 CLIENT_INFO: Final = types.Implementation(name="faceplate", version="0.1.0")
 

@@ -11,12 +11,12 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from faceplate.mcp_client.errors import ToolUnavailable
+from faceplate.mcp_client.sessions import McpSessionManager
 from faceplate.structs import HttpConfig, McpServerConfig, StdioConfig
-from faceplate.tools.errors import ToolUnavailable
-from faceplate.tools.sessions import McpSessionManager
-from tests.tools.servers import ServerProcess, free_port
-from tests.tools.support import CONFIG_ID, USER, call, eventually, text
-from tests.tools.toolbox import Recorder
+from tests.mcp_client.servers import ServerProcess, free_port
+from tests.mcp_client.support import CONFIG_ID, USER, call, eventually, text
+from tests.mcp_client.toolbox import Recorder
 
 NETWORK = ["http_config", "legacy_config", "sse_config"]
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from faceplate.mcp_client.sessions import McpSessionManager
 from faceplate.structs import McpServerConfig, TextBlock, ToolResult
-from faceplate.tools.sessions import McpSessionManager
 
 USER = uuid.UUID("018f0000-0000-7000-8000-000000000001")
 CONFIG_ID = uuid.UUID("018f0000-0000-7000-8000-0000000000c1")

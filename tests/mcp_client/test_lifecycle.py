@@ -7,10 +7,10 @@ import httpx2
 import msgspec
 import pytest
 
+from faceplate.mcp_client.sessions import McpSessionManager
 from faceplate.structs import HttpConfig, McpServerConfig, StdioConfig
-from faceplate.tools.sessions import McpSessionManager
-from tests.tools.support import CONFIG_ID, USER, call, eventually, process_gone, text
-from tests.tools.toolbox import Recorder
+from tests.mcp_client.support import CONFIG_ID, USER, call, eventually, process_gone, text
+from tests.mcp_client.toolbox import Recorder
 
 NETWORK = ["http_config", "legacy_config", "sse_config"]
 OPENING = ("initialize", "server/discover")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.tools.toolbox import build_server
+from tests.mcp_client.toolbox import build_server
 
 
 def log_event(kind: str, label: str) -> None:

@@ -11,8 +11,8 @@ import httpx2
 import mcp_types as types
 from mcp.shared.exceptions import MCPError
 
+from faceplate.mcp_client.errors import ToolError
 from faceplate.structs import ContentBlock, ImageBlock, ResourceBlock, TextBlock, ToolResult
-from faceplate.tools.errors import ToolError
 
 
 def tool_result(

@@ -15,10 +15,10 @@ from uuid import UUID
 import anyio
 from mcp.client import Client
 
+from faceplate.mcp_client.errors import ToolUnavailable
+from faceplate.mcp_client.results import describe_failure
+from faceplate.mcp_client.transports import ConnectPolicy, open_client
 from faceplate.structs import McpServerConfig
-from faceplate.tools.errors import ToolUnavailable
-from faceplate.tools.results import describe_failure
-from faceplate.tools.transports import ConnectPolicy, open_client
 
 logger = logging.getLogger(__name__)
 

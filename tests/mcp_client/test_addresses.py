@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from faceplate.tools.addresses import check_command, check_url, check_url_async
-from faceplate.tools.errors import CommandNotAllowed, RefusedAddress, ToolUnavailable
-from tests.tools.support import fake_dns
+from faceplate.mcp_client.addresses import check_command, check_url, check_url_async
+from faceplate.mcp_client.errors import CommandNotAllowed, RefusedAddress, ToolUnavailable
+from tests.mcp_client.support import fake_dns
 
 REFUSED = [
     ("http://127.0.0.1/mcp", "loopback"),

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tests.mcp_client.toolbox import Recorder
 from tests.support.server import ServerThread
-from tests.tools.toolbox import Recorder
 
 HERE = Path(__file__).parent
 LEGACY_PREFIX = "/legacy"

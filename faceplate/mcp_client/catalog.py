@@ -12,11 +12,11 @@ from uuid import UUID
 import msgspec
 
 from faceplate.agents.base import ToolSpec
+from faceplate.mcp_client.errors import ToolUnavailable
+from faceplate.mcp_client.naming import model_tool_names
+from faceplate.mcp_client.results import error_result
+from faceplate.mcp_client.sessions import McpSessionManager, fingerprint
 from faceplate.structs import McpServerConfig, ToolCall, ToolResult
-from faceplate.tools.errors import ToolUnavailable
-from faceplate.tools.naming import model_tool_names
-from faceplate.tools.results import error_result
-from faceplate.tools.sessions import McpSessionManager, fingerprint
 
 logger = logging.getLogger(__name__)
 

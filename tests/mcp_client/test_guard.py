@@ -6,12 +6,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from faceplate.mcp_client import addresses
+from faceplate.mcp_client.addresses import IPAddress
+from faceplate.mcp_client.sessions import McpSessionManager
 from faceplate.structs import HttpConfig, McpServerConfig, SseConfig
-from faceplate.tools import addresses
-from faceplate.tools.addresses import IPAddress
-from faceplate.tools.sessions import McpSessionManager
-from tests.tools.support import call, fake_dns, text
-from tests.tools.toolbox import Recorder
+from tests.mcp_client.support import call, fake_dns, text
+from tests.mcp_client.toolbox import Recorder
 
 
 @pytest.fixture

@@ -17,11 +17,11 @@ from mcp.client import Client
 from mcp.shared.exceptions import MCPError
 
 from faceplate.agents.base import ToolSpec
+from faceplate.mcp_client.connection import Connection
+from faceplate.mcp_client.errors import ToolError, ToolUnavailable
+from faceplate.mcp_client.results import describe_failure, error_result, tool_result
+from faceplate.mcp_client.transports import ConnectPolicy
 from faceplate.structs import McpServerConfig, ToolResult
-from faceplate.tools.connection import Connection
-from faceplate.tools.errors import ToolError, ToolUnavailable
-from faceplate.tools.results import describe_failure, error_result, tool_result
-from faceplate.tools.transports import ConnectPolicy
 
 logger = logging.getLogger(__name__)
 

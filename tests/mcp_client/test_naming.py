@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from faceplate.tools.naming import MAX_LENGTH, model_tool_names, slug
+from faceplate.mcp_client.naming import MAX_LENGTH, model_tool_names, slug
 
 VALID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 

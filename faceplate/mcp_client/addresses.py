@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Final
 from urllib.parse import urlsplit
 
-from faceplate.tools.errors import CommandNotAllowed, RefusedAddress, ToolUnavailable
+from faceplate.mcp_client.errors import CommandNotAllowed, RefusedAddress, ToolUnavailable
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 

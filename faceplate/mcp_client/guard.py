@@ -7,8 +7,8 @@ from collections.abc import Iterable
 import httpcore2
 import httpx2
 
-from faceplate.tools.addresses import allowed_addresses
-from faceplate.tools.errors import RefusedAddress
+from faceplate.mcp_client.addresses import allowed_addresses
+from faceplate.mcp_client.errors import RefusedAddress
 
 
 def guarded_client(

@@ -6,10 +6,10 @@ import time
 
 import pytest
 
+from faceplate.mcp_client.sessions import McpSessionManager
 from faceplate.structs import ImageBlock, McpServerConfig, ResourceBlock, TextBlock
-from faceplate.tools.sessions import McpSessionManager
-from tests.tools.support import CONFIG_ID, USER, call, text
-from tests.tools.toolbox import PNG
+from tests.mcp_client.support import CONFIG_ID, USER, call, text
+from tests.mcp_client.toolbox import PNG
 
 TRANSPORTS = ["http_config", "legacy_config", "sse_config", "stdio_config"]
 

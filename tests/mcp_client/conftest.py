@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from mcp.server.transport_security import TransportSecuritySettings
 
+from faceplate.mcp_client.sessions import McpSessionManager
 from faceplate.structs import HttpConfig, SseConfig, StdioConfig
-from faceplate.tools.sessions import McpSessionManager
-from tests.tools.servers import HERE, LEGACY_PREFIX, ServerProcess, recording, serve_in_thread
-from tests.tools.toolbox import Recorder, build_server
+from tests.mcp_client.servers import HERE, LEGACY_PREFIX, ServerProcess, recording, serve_in_thread
+from tests.mcp_client.toolbox import Recorder, build_server
 
 # The tests reach the servers under made-up names too (see test_guard.py).
 ANY_HOST = TransportSecuritySettings(enable_dns_rebinding_protection=False)

@@ -8,12 +8,12 @@ import uuid
 
 import pytest
 
+from faceplate.mcp_client.catalog import ListingFailures, McpToolSource, ToolSource
+from faceplate.mcp_client.sessions import McpSessionManager
 from faceplate.structs import HttpConfig, SseConfig, StdioConfig, ToolCall
-from faceplate.tools.catalog import ListingFailures, McpToolSource, ToolSource
-from faceplate.tools.sessions import McpSessionManager
-from tests.tools.servers import free_port
-from tests.tools.support import USER, text
-from tests.tools.toolbox import Recorder
+from tests.mcp_client.servers import free_port
+from tests.mcp_client.support import USER, text
+from tests.mcp_client.toolbox import Recorder
 
 HTTP_ID = uuid.UUID(int=101)
 SSE_ID = uuid.UUID(int=102)
@@ -37,7 +37,7 @@ def source(
 async def test_specs_name_tools_by_config(
     source: McpToolSource, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="faceplate.tools.catalog"):
+    with caplog.at_level(logging.WARNING, logger="faceplate.mcp_client.catalog"):
         specs = await source.specs()
 
     names = [spec.name for spec in specs]
