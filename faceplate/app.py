@@ -25,11 +25,11 @@ from faceplate.openapi import openapi_route
 from faceplate.routes import conversations, health, mcp_configs, me, ws
 from faceplate.routes.ws_limits import SocketLimits
 from faceplate.secrets import SecretBox, load_or_create_key
-from faceplate.services import health as health_service
-from faceplate.services import turns_startup
+from faceplate.services.conversations import Conversations
+from faceplate.services.health import Health
 from faceplate.services.mcp_configs import McpConfigs
-from faceplate.services.turns import mcp_tool_sources
-from faceplate.services.users import UserDirectory
+from faceplate.services.recovery import TurnRecovery
+from faceplate.services.users import Users
 from faceplate.settings import Settings, load_settings
 from faceplate.state import AppState, State
 from faceplate.turns.registry import TurnRegistry
@@ -98,8 +98,8 @@ async def _become_ready(state: AppState, url: str) -> bool:
     if state.settings.auth == "dev":
         await _migrate_dev(url)
     with contextlib.suppress(Unavailable):
-        if await health_service.schema_at_head(state.db):
-            await turns_startup.recover(state.db)
+        if await state.health.schema_at_head():
+            await state.recovery.recover()
             state.schema_ready = True
     return state.schema_ready
 
@@ -131,23 +131,25 @@ def create_app(settings: Settings | None = None) -> Starlette:
         mcp = McpConfigs(
             db,
             box,
+            sessions,
             stdio_commands=s.mcp_stdio_commands,
             allow_private=s.mcp_allow_private,
-            on_change=sessions.close_config,
+            tool_timeout_s=s.tool_timeout_s,
+        )
+        turns = TurnRegistry(
+            db=db, model=model, tools=mcp.tool_source, config=TurnConfig.from_settings(s)
         )
         state = AppState(
             settings=s,
             db=db,
             verifier=_verifier(s),
-            users=UserDirectory(db),
+            users=Users(db),
+            conversations=Conversations(db, turns),
             mcp_configs=mcp,
+            health=Health(db),
+            recovery=TurnRecovery(db),
             sessions=sessions,
-            turns=TurnRegistry(
-                db=db,
-                model=model,
-                tools=mcp_tool_sources(mcp, sessions, timeout_s=s.tool_timeout_s),
-                config=TurnConfig.from_settings(s),
-            ),
+            turns=turns,
             model=model,
             socket_limits=SocketLimits(),
         )

@@ -17,8 +17,11 @@ if TYPE_CHECKING:
     from faceplate.db import Database
     from faceplate.mcp_client.sessions import McpSessionManager
     from faceplate.routes.ws_limits import SocketLimits
+    from faceplate.services.conversations import Conversations
+    from faceplate.services.health import Health
     from faceplate.services.mcp_configs import McpConfigs
-    from faceplate.services.users import UserDirectory
+    from faceplate.services.recovery import TurnRecovery
+    from faceplate.services.users import Users
     from faceplate.settings import Settings
     from faceplate.turns.registry import TurnRegistry
 
@@ -28,8 +31,11 @@ class AppState:
     settings: Settings
     db: Database
     verifier: Verifier
-    users: UserDirectory
+    users: Users
+    conversations: Conversations
     mcp_configs: McpConfigs
+    health: Health
+    recovery: TurnRecovery
     sessions: McpSessionManager
     turns: TurnRegistry
     model: ChatModel

@@ -9,7 +9,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from faceplate.api.schemas import CreateConversation, RenameConversation
-from faceplate.services import conversations
 from faceplate.state import app_state
 from faceplate.web.bodies import JSONResponse, decode_body, path_id, query_limit
 from faceplate.web.identity import current_user
@@ -21,7 +20,7 @@ _RENAME: Final = msgspec.json.Decoder(RenameConversation)
 async def create_conversation(request: Request) -> Response:
     user = await current_user(request)
     body = await decode_body(request, _CREATE)
-    conv = await conversations.create(app_state(request).db, user, body.title)
+    conv = await app_state(request).conversations.create(user, body.title)
     return JSONResponse(conv, status_code=201)
 
 
@@ -29,13 +28,13 @@ async def list_conversations(request: Request) -> Response:
     user = await current_user(request)
     limit = query_limit(request)
     cursor = request.query_params.get("cursor")
-    page = await conversations.page(app_state(request).db, user, limit, cursor)
+    page = await app_state(request).conversations.page(user, limit, cursor)
     return JSONResponse(page)
 
 
 async def get_conversation(request: Request) -> Response:
     user = await current_user(request)
-    conv = await conversations.get(app_state(request).db, user, path_id(request))
+    conv = await app_state(request).conversations.get(user, path_id(request))
     return JSONResponse(conv)
 
 
@@ -43,16 +42,14 @@ async def rename_conversation(request: Request) -> Response:
     user = await current_user(request)
     conversation_id = path_id(request)
     body = await decode_body(request, _RENAME)
-    conv = await conversations.rename(app_state(request).db, user, conversation_id, body.title)
+    conv = await app_state(request).conversations.rename(user, conversation_id, body.title)
     return JSONResponse(conv)
 
 
 async def delete_conversation(request: Request) -> Response:
     user = await current_user(request)
     conversation_id = path_id(request)
-    state = app_state(request)
-    await conversations.delete(state.db, user, conversation_id)
-    await state.turns.cancel_conversation(conversation_id)
+    await app_state(request).conversations.delete(user, conversation_id)
     return Response(status_code=204)
 
 
@@ -61,5 +58,5 @@ async def list_messages(request: Request) -> Response:
     conversation_id = path_id(request)
     limit = query_limit(request)
     cursor = request.query_params.get("cursor")
-    page = await conversations.messages(app_state(request).db, user, conversation_id, limit, cursor)
+    page = await app_state(request).conversations.messages(user, conversation_id, limit, cursor)
     return JSONResponse(page)

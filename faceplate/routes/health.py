@@ -8,7 +8,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from faceplate.api.schemas import Status
-from faceplate.services import health
 from faceplate.state import app_state
 from faceplate.web.bodies import JSONResponse
 
@@ -21,5 +20,5 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    await health.check_ready(app_state(request).db)
+    await app_state(request).health.check_ready()
     return JSONResponse(_READY)

@@ -9,7 +9,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from faceplate.api.schemas import CreateMcpConfig, PatchMcpConfig
-from faceplate.services import mcp_tools
 from faceplate.state import app_state
 from faceplate.web.bodies import JSONResponse, decode_body, path_id, query_limit
 from faceplate.web.identity import current_user
@@ -55,6 +54,5 @@ async def delete_mcp_config(request: Request) -> Response:
 
 async def list_tools(request: Request) -> Response:
     user = await current_user(request)
-    state = app_state(request)
-    tools = await mcp_tools.live_tools(state.mcp_configs, state.sessions, user, path_id(request))
+    tools = await app_state(request).mcp_configs.live_tools(user, path_id(request))
     return JSONResponse(tools)

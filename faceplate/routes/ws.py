@@ -16,7 +16,6 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDiscon
 from faceplate.auth import InvalidToken, bearer_token
 from faceplate.errors import NotFound, Unauthorized, Unavailable
 from faceplate.routes.ws_limits import SocketLimits
-from faceplate.services import conversations
 from faceplate.state import AppState, app_state
 from faceplate.structs import User
 from faceplate.turns import frames as f
@@ -61,7 +60,7 @@ async def _serve(websocket: WebSocket, state: AppState, limits: SocketLimits) ->
     try:
         user = await authenticate(websocket, partial(user_for_token, state), limits)
         conversation_id = _conversation_id(websocket)
-        await conversations.get(state.db, user, conversation_id)
+        await state.conversations.get(user, conversation_id)
     except _Close as e:
         return e.code
     except _ClientLeft:

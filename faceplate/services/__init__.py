@@ -1,1 +1,2 @@
-"""Business rules: each service takes the database, opens its transaction, raises domain errors."""
+"""Business rules, one object per area held on the app state, each given what it needs in
+`__init__`: it opens its connections and transactions and raises domain errors."""

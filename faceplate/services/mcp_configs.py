@@ -1,9 +1,10 @@
-"""MCP server configs: secrets sealed at rest, redacted on the way out, checked on the way in."""
+"""MCP server configs: secrets sealed at rest, redacted on the way out, checked on the way in;
+their live tools, and the tools each turn offers from a user's enabled configs."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Final
 from uuid import UUID
 
@@ -11,42 +12,46 @@ import msgspec
 from uuid6 import uuid7
 
 from faceplate.api.pages import CursorCodec, Page, page_of
-from faceplate.api.schemas import CreateMcpConfig, PatchMcpConfig
+from faceplate.api.schemas import CreateMcpConfig, PatchMcpConfig, ToolInfo, ToolList
 from faceplate.db import Database
 from faceplate.errors import NotFound
 from faceplate.mcp_client.addresses import check_command, check_url_async
+from faceplate.mcp_client.catalog import ListingFailures, McpToolSource, ToolSource
 from faceplate.mcp_client.errors import ToolUnavailable
+from faceplate.mcp_client.sessions import McpSessionManager
 from faceplate.queries import mcp_configs as q
 from faceplate.secrets import SecretBox, keep_redacted, redact
 from faceplate.structs import McpConfig, McpServerConfig, StdioConfig, User
 
 _NOT_FOUND: Final = "MCP config not found"
 _CURSOR: Final = CursorCodec(str)
-
-ConfigClosed = Callable[[UUID], Awaitable[None]]
-
-
-async def _noop(config_id: UUID) -> None:
-    return None
+LIST_TIMEOUT_S: Final = 10.0
+"""How long `live_tools` waits for a server (the contract's bound)."""
 
 
 class McpConfigs:
-    """Owner-scoped CRUD of MCP configs."""
+    """Owner-scoped CRUD of MCP configs, their live tools, and the tools of each turn.
+
+    A changed or deleted config's sessions are closed at once.
+    """
 
     def __init__(
         self,
         db: Database,
         box: SecretBox,
+        sessions: McpSessionManager,
         *,
         stdio_commands: Sequence[str],
         allow_private: bool,
-        on_change: ConfigClosed = _noop,
+        tool_timeout_s: float,
     ) -> None:
         self._db = db
         self._box = box
+        self._sessions = sessions
         self._stdio_commands = tuple(stdio_commands)
         self._allow_private = allow_private
-        self._on_change = on_change
+        self._tool_timeout_s = tool_timeout_s
+        self._failures = ListingFailures()
 
     async def _check(self, config: McpServerConfig) -> None:
         if isinstance(config, StdioConfig):
@@ -125,7 +130,7 @@ class McpConfigs:
             )
         if row is None:
             raise NotFound(_NOT_FOUND)
-        await self._on_change(config_id)
+        await self._sessions.close_config(config_id)
         return self._shown(row)
 
     async def delete(self, user: User, config_id: UUID) -> None:
@@ -134,4 +139,31 @@ class McpConfigs:
             deleted = await q.delete_mcp_config(conn, user_id=user.id, config_id=config_id)
         if not deleted:
             raise NotFound(_NOT_FOUND)
-        await self._on_change(config_id)
+        await self._sessions.close_config(config_id)
+
+    async def live_tools(self, user: User, config_id: UUID) -> ToolList:
+        """The server's tools under its own names; ToolUnavailable (502) if it cannot answer
+        within LIST_TIMEOUT_S."""
+        config = await self.get_clear(user, config_id)
+        specs = await self._sessions.list_tools(
+            user.id, config.id, config.config, timeout_s=LIST_TIMEOUT_S
+        )
+        return ToolList(
+            tools=[
+                ToolInfo(name=s.name, description=s.description, input_schema=s.input_schema)
+                for s in specs
+            ]
+        )
+
+    async def tool_source(self, user: User) -> ToolSource:
+        """The tools of one turn: the user's enabled configs as they are when it starts. A config
+        whose listing failed lately is skipped for a while (ListingFailures)."""
+        enabled = await self.enabled_clear(user)
+        entries = [(config.id, config.name, config.config) for config in enabled]
+        return McpToolSource(
+            self._sessions,
+            user.id,
+            entries,
+            timeout_s=self._tool_timeout_s,
+            failures=self._failures,
+        )

@@ -17,7 +17,7 @@ _TTL_S: Final = 60.0
 _MAX_ENTRIES: Final = 10_000
 
 
-class UserDirectory:
+class Users:
     """Resolves identities to user rows; a short in-process cache keeps requests read-free."""
 
     def __init__(self, db: Database, *, ttl_s: float = _TTL_S) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from faceplate.services import mcp_tools
+from faceplate.services import mcp_configs
 from faceplate.turns.tools import CANCELLED
 from tests.integration.helpers import (
     AppFactory,
@@ -401,8 +401,8 @@ def test_live_tools_of_a_server_that_never_answers_are_a_502_in_time(
     test_id: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    assert mcp_tools.LIST_TIMEOUT_S == 10.0  # the contract's bound, shortened here for speed
-    monkeypatch.setattr(mcp_tools, "LIST_TIMEOUT_S", 1.0)
+    assert mcp_configs.LIST_TIMEOUT_S == 10.0  # the contract's bound, shortened here for speed
+    monkeypatch.setattr(mcp_configs, "LIST_TIMEOUT_S", 1.0)
     config = create_config(app, alice, "Silent", http_config(silent_url, test_id))
 
     started = time.monotonic()
