@@ -1,4 +1,4 @@
-"""The Starlette app: routes, error handlers, and the lifespan that owns pool and clients."""
+"""The app: built from the one route table, with the lifespan that wires the state."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from contextlib import asynccontextmanager
 
 import psycopg
 from starlette.applications import Starlette
-from starlette.routing import Route, WebSocketRoute
 
 from faceplate import migrate
 from faceplate.agents.factory import build_model
@@ -21,8 +20,7 @@ from faceplate.db import lazy_database
 from faceplate.embedded import start_embedded
 from faceplate.errors import Unavailable
 from faceplate.mcp_client.sessions import McpSessionManager
-from faceplate.openapi import openapi_route
-from faceplate.routes import conversations, health, mcp_configs, me, ws
+from faceplate.routes.table import ROUTES
 from faceplate.routes.ws_limits import SocketLimits
 from faceplate.secrets import SecretBox, load_or_create_key
 from faceplate.services.conversations import Conversations
@@ -34,38 +32,12 @@ from faceplate.settings import Settings, load_settings
 from faceplate.state import AppState, State
 from faceplate.turns.registry import TurnRegistry
 from faceplate.turns.runner import TurnConfig
-from faceplate.web.endpoint import Endpoint, Handler
 from faceplate.web.failures import EXCEPTION_HANDLERS
 from faceplate.web.route_table import RouteTable
 from faceplate.web.stack import App
 
 _log = logging.getLogger("faceplate")
 _SCHEMA_POLL_S = 5.0
-
-
-def _route(method: str, path: str, handler: Handler) -> Route:
-    return Route(path, Endpoint(handler), methods=[method])
-
-
-# Starlette tries routes in order: the busiest come first.
-ROUTES = [
-    _route("GET", "/v1/me", me.get_me),
-    _route("POST", "/v1/conversations", conversations.create_conversation),
-    _route("GET", "/v1/conversations", conversations.list_conversations),
-    _route("GET", "/v1/conversations/{id}", conversations.get_conversation),
-    _route("PATCH", "/v1/conversations/{id}", conversations.rename_conversation),
-    _route("DELETE", "/v1/conversations/{id}", conversations.delete_conversation),
-    _route("GET", "/v1/conversations/{id}/messages", conversations.list_messages),
-    WebSocketRoute("/v1/conversations/{id}/ws", ws.conversation_socket),
-    _route("POST", "/v1/mcp-configs", mcp_configs.create_mcp_config),
-    _route("GET", "/v1/mcp-configs", mcp_configs.list_mcp_configs),
-    _route("GET", "/v1/mcp-configs/{id}", mcp_configs.get_mcp_config),
-    _route("PATCH", "/v1/mcp-configs/{id}", mcp_configs.patch_mcp_config),
-    _route("DELETE", "/v1/mcp-configs/{id}", mcp_configs.delete_mcp_config),
-    _route("GET", "/v1/mcp-configs/{id}/tools", mcp_configs.list_tools),
-    _route("GET", "/healthz", health.healthz),
-    _route("GET", "/readyz", health.readyz),
-]
 
 
 async def _database_url(settings: Settings) -> str:
@@ -173,10 +145,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await state.verifier.aclose()
             await db.close()
 
-    routes = [*ROUTES, openapi_route(ROUTES)]
-    app = App(routes=routes, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
-    app.router = RouteTable(routes, lifespan=lifespan)
-    return app
+    return App(RouteTable(ROUTES, lifespan=lifespan), exception_handlers=EXCEPTION_HANDLERS)
 
 
 app = create_app()

@@ -1,1 +1,2 @@
-"""Thin HTTP and WebSocket routes: parse, call one service, encode."""
+"""The routes: thin HTTP handlers (parse, call one service, encode), the conversation WebSocket,
+and the table that declares each route once (table.py)."""

@@ -1,2 +1,2 @@
 """HTTP plumbing only: the router, handlers as ASGI endpoints, the exception layer, reading
-bodies and writing JSON, and the signed-in user."""
+bodies and writing JSON, the signed-in user, and the OpenAPI document builder."""

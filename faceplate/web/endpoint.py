@@ -12,7 +12,8 @@ from starlette.types import Receive, Scope, Send
 from faceplate.errors import FaceplateError
 from faceplate.web.failures import decode_response, domain_response
 
-Handler = Callable[[Request], Awaitable[Response]]
+RequestHandler = Callable[[Request], Awaitable[Response]]
+"""A route handler: `fn(request) -> response`."""
 
 
 class Endpoint:
@@ -24,7 +25,7 @@ class Endpoint:
 
     __slots__ = ("__name__", "_handler")
 
-    def __init__(self, handler: Handler) -> None:
+    def __init__(self, handler: RequestHandler) -> None:
         self._handler = handler
         self.__name__ = handler.__name__
 

@@ -1,15 +1,33 @@
-"""Starlette's router with a direct lookup for HTTP routes: no regex walk per request."""
+"""The routes as declared, and Starlette's router with a direct lookup for HTTP routes: no
+regex walk per request."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.routing import BaseRoute, Route, Router
 from starlette.types import Receive, Scope, Send
 
+from faceplate.web.endpoint import Endpoint, RequestHandler
+
+if TYPE_CHECKING:
+    from faceplate.web.openapi import Op
+
 # A path template as segments: a literal, or None where a "{param}" stands.
 Shape = tuple[str | None, ...]
+
+
+class HttpRoute(Route):
+    """One REST route, declared once: its method, path, handler and OpenAPI operation.
+
+    The handler runs as an `Endpoint`; `/openapi.json` is built from these same objects.
+    """
+
+    def __init__(self, method: str, path: str, handler: RequestHandler, op: Op) -> None:
+        super().__init__(path, Endpoint(handler), methods=[method])
+        self.method = method.upper()
+        self.op = op
 
 
 class RouteTable(Router):

@@ -1,13 +1,16 @@
-"""The app's middleware stack: Starlette's, with a leaner exception layer for HTTP."""
+"""The app class: Starlette given its router, with a leaner exception layer for HTTP."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, cast
 
 from starlette.applications import Starlette
+from starlette.datastructures import State
 from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.requests import Request
+from starlette.routing import Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from faceplate.web.failures import Handler
@@ -43,7 +46,28 @@ class _HandledExceptions:
 
 
 class App(Starlette):
-    """Starlette with `_HandledExceptions` in place of its ExceptionMiddleware."""
+    """Starlette built with the router it is given, `_HandledExceptions` in place of its
+    ExceptionMiddleware.
+
+    Starlette's own `__init__` builds a plain Router from a list of routes; this one sets the
+    same attributes (checked by a test against the pinned Starlette) with the given router, so
+    the app is built with its route table rather than having it swapped in afterwards.
+    """
+
+    def __init__(
+        self,
+        router: Router,
+        *,
+        exception_handlers: Mapping[Any, Handler],
+        debug: bool = False,
+    ) -> None:
+        self.debug = debug
+        self.state = State()
+        self.router = router
+        self.max_body_size = None
+        self.exception_handlers = dict(exception_handlers)
+        self.user_middleware = []
+        self.middleware_stack = None
 
     def build_middleware_stack(self) -> ASGIApp:
         error_handler = None

@@ -18,9 +18,10 @@ from schemathesis import Case, GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.schemas import BaseSchema
 
-from faceplate.app import ROUTES, create_app
-from faceplate.openapi import build_document
+from faceplate.app import create_app
+from faceplate.routes.table import ROUTES
 from faceplate.settings import Settings
+from faceplate.web.openapi import build_document
 from tests.routes.helpers import Headers, assert_error
 from tests.support.app import bearer, dev_token
 from tests.support.server import ServerThread

@@ -1,4 +1,4 @@
-"""GET /openapi.json: an OpenAPI 3.1 document built from the structs the routes use."""
+"""The OpenAPI 3.1 document, built from the route table: each HttpRoute carries its operation."""
 
 from __future__ import annotations
 
@@ -10,22 +10,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from faceplate.api.pages import Page
-from faceplate.api.schemas import (
-    CreateConversation,
-    CreateMcpConfig,
-    ErrorBody,
-    Me,
-    PatchMcpConfig,
-    RenameConversation,
-    Status,
-    ToolList,
-)
-from faceplate.structs import Conversation, McpConfig, Message
+from faceplate.api.schemas import ErrorBody
+from faceplate.web.route_table import HttpRoute
 
 
 class Op(msgspec.Struct, frozen=True, kw_only=True):
-    """One REST operation as the document shows it."""
+    """One REST operation as the document shows it.
+
+    `body` and `result` are the msgspec types of the request and success bodies; 401 and 503
+    are added for `auth`, 404 for a path with `{id}`, 400/413/422 for a body, 422 for `paged`
+    (whose `limit` and `cursor` are documented); `errors` adds the others the route answers.
+    """
 
     summary: str
     body: Any = None
@@ -35,56 +30,6 @@ class Op(msgspec.Struct, frozen=True, kw_only=True):
     paged: bool = False
     errors: tuple[int, ...] = ()
 
-
-_OPS: Final[dict[tuple[str, str], Op]] = {
-    ("/healthz", "GET"): Op(summary="Liveness", result=Status, auth=False),
-    ("/readyz", "GET"): Op(
-        summary="Readiness: database answers, schema at head",
-        result=Status,
-        auth=False,
-        errors=(503,),
-    ),
-    ("/v1/me", "GET"): Op(summary="The signed-in user", result=Me, errors=(409,)),
-    ("/v1/conversations", "POST"): Op(
-        summary="Create a conversation", body=CreateConversation, result=Conversation, status=201
-    ),
-    ("/v1/conversations", "GET"): Op(
-        summary="Conversations, most recently updated first",
-        result=Page[Conversation],
-        paged=True,
-    ),
-    ("/v1/conversations/{id}", "GET"): Op(summary="One conversation", result=Conversation),
-    ("/v1/conversations/{id}", "PATCH"): Op(
-        summary="Rename a conversation", body=RenameConversation, result=Conversation
-    ),
-    ("/v1/conversations/{id}", "DELETE"): Op(
-        summary="Delete a conversation, its messages and its running turn", status=204
-    ),
-    ("/v1/conversations/{id}/messages", "GET"): Op(
-        summary="Messages, oldest first", result=Page[Message], paged=True
-    ),
-    ("/v1/mcp-configs", "POST"): Op(
-        summary="Create an MCP server config",
-        body=CreateMcpConfig,
-        result=McpConfig,
-        status=201,
-        errors=(409,),
-    ),
-    ("/v1/mcp-configs", "GET"): Op(
-        summary="MCP server configs by name", result=Page[McpConfig], paged=True
-    ),
-    ("/v1/mcp-configs/{id}", "GET"): Op(summary="One MCP server config", result=McpConfig),
-    ("/v1/mcp-configs/{id}", "PATCH"): Op(
-        summary="Change an MCP server config; '********' keeps a stored secret",
-        body=PatchMcpConfig,
-        result=McpConfig,
-        errors=(409,),
-    ),
-    ("/v1/mcp-configs/{id}", "DELETE"): Op(summary="Delete an MCP server config", status=204),
-    ("/v1/mcp-configs/{id}/tools", "GET"): Op(
-        summary="The server's live tools", result=ToolList, errors=(502,)
-    ),
-}
 
 _ERROR_TEXT: Final = {
     400: "Body is not JSON",
@@ -102,26 +47,40 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+def _operations(routes: Sequence[BaseRoute]) -> list[HttpRoute]:
+    """The declared REST routes; an HTTP route declared without its operation is an error."""
+    declared: list[HttpRoute] = []
+    seen: set[tuple[str, str]] = set()
+    for route in routes:
+        if isinstance(route, HttpRoute):
+            if (route.path, route.method) in seen:
+                raise ValueError(f"{route.method} {route.path} is declared twice")
+            seen.add((route.path, route.method))
+            declared.append(route)
+        elif isinstance(route, Route) and route.include_in_schema:
+            raise ValueError(f"{route.path} has no OpenAPI operation: declare it as an HttpRoute")
+    return declared
+
+
 def build_document(routes: Sequence[BaseRoute]) -> dict[str, Any]:
-    """The OpenAPI document of every route in `routes` that has an entry in _OPS."""
+    """The OpenAPI document of every HttpRoute in `routes`.
+
+    Raises ValueError for an HTTP route that is neither an HttpRoute nor left out of the schema
+    on purpose (`include_in_schema=False`), so no route can vanish from the document unseen.
+    """
+    declared = _operations(routes)
     types: list[Any] = [ErrorBody]
-    for op in _OPS.values():
-        types.extend(t for t in (op.body, op.result) if t is not None)
+    for route in declared:
+        types.extend(t for t in (route.op.body, route.op.result) if t is not None)
     schemas, components = msgspec.json.schema_components(
         types, ref_template="#/components/schemas/{name}"
     )
     schema_of = dict(zip([id(t) for t in types], schemas, strict=True))
     paths: dict[str, dict[str, Any]] = {}
-    for route in routes:
-        if not isinstance(route, Route):
-            continue
-        for method in sorted(route.methods or ()):
-            found = _OPS.get((route.path, method))
-            if found is None:
-                continue
-            paths.setdefault(route.path, {})[method.lower()] = _operation(
-                route.path, method, found, schema_of
-            )
+    for route in declared:
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(
+            route.path, route.method, route.op, schema_of
+        )
     return {
         "openapi": "3.1.0",
         "info": {"title": "Faceplate", "version": "1"},
@@ -195,7 +154,7 @@ def _operation_id(method: str, path: str) -> str:
 
 
 def openapi_route(routes: Sequence[BaseRoute]) -> Route:
-    """The /openapi.json route; the document is built once."""
+    """The /openapi.json route serving the document of `routes`, built once, here."""
     document = msgspec.json.encode(build_document(routes))
 
     async def openapi(request: Request) -> Response:

@@ -1,0 +1,149 @@
+"""Every route of the app, each declared once: method, path, handler and its OpenAPI operation.
+
+The app is built from ROUTES and `/openapi.json` is generated from it, so a route cannot be
+served without being documented, nor documented without being served. To add a REST route,
+add one `HttpRoute` here (its handler in the area's module under routes/).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from starlette.routing import BaseRoute, WebSocketRoute
+
+from faceplate.api.pages import Page
+from faceplate.api.schemas import (
+    CreateConversation,
+    CreateMcpConfig,
+    Me,
+    PatchMcpConfig,
+    RenameConversation,
+    Status,
+    ToolList,
+)
+from faceplate.routes import conversations, health, mcp_configs, me, ws
+from faceplate.structs import Conversation, McpConfig, Message
+from faceplate.web.openapi import Op, openapi_route
+from faceplate.web.route_table import HttpRoute
+
+_DECLARED: Final[list[BaseRoute]] = [
+    HttpRoute(
+        "GET",
+        "/v1/me",
+        me.get_me,
+        Op(summary="The signed-in user", result=Me, errors=(409,)),
+    ),
+    HttpRoute(
+        "POST",
+        "/v1/conversations",
+        conversations.create_conversation,
+        Op(
+            summary="Create a conversation",
+            body=CreateConversation,
+            result=Conversation,
+            status=201,
+        ),
+    ),
+    HttpRoute(
+        "GET",
+        "/v1/conversations",
+        conversations.list_conversations,
+        Op(
+            summary="Conversations, most recently updated first",
+            result=Page[Conversation],
+            paged=True,
+        ),
+    ),
+    HttpRoute(
+        "GET",
+        "/v1/conversations/{id}",
+        conversations.get_conversation,
+        Op(summary="One conversation", result=Conversation),
+    ),
+    HttpRoute(
+        "PATCH",
+        "/v1/conversations/{id}",
+        conversations.rename_conversation,
+        Op(summary="Rename a conversation", body=RenameConversation, result=Conversation),
+    ),
+    HttpRoute(
+        "DELETE",
+        "/v1/conversations/{id}",
+        conversations.delete_conversation,
+        Op(summary="Delete a conversation, its messages and its running turn", status=204),
+    ),
+    HttpRoute(
+        "GET",
+        "/v1/conversations/{id}/messages",
+        conversations.list_messages,
+        Op(summary="Messages, oldest first", result=Page[Message], paged=True),
+    ),
+    WebSocketRoute("/v1/conversations/{id}/ws", ws.conversation_socket),
+    HttpRoute(
+        "POST",
+        "/v1/mcp-configs",
+        mcp_configs.create_mcp_config,
+        Op(
+            summary="Create an MCP server config",
+            body=CreateMcpConfig,
+            result=McpConfig,
+            status=201,
+            errors=(409,),
+        ),
+    ),
+    HttpRoute(
+        "GET",
+        "/v1/mcp-configs",
+        mcp_configs.list_mcp_configs,
+        Op(summary="MCP server configs by name", result=Page[McpConfig], paged=True),
+    ),
+    HttpRoute(
+        "GET",
+        "/v1/mcp-configs/{id}",
+        mcp_configs.get_mcp_config,
+        Op(summary="One MCP server config", result=McpConfig),
+    ),
+    HttpRoute(
+        "PATCH",
+        "/v1/mcp-configs/{id}",
+        mcp_configs.patch_mcp_config,
+        Op(
+            summary="Change an MCP server config; '********' keeps a stored secret",
+            body=PatchMcpConfig,
+            result=McpConfig,
+            errors=(409,),
+        ),
+    ),
+    HttpRoute(
+        "DELETE",
+        "/v1/mcp-configs/{id}",
+        mcp_configs.delete_mcp_config,
+        Op(summary="Delete an MCP server config", status=204),
+    ),
+    HttpRoute(
+        "GET",
+        "/v1/mcp-configs/{id}/tools",
+        mcp_configs.list_tools,
+        Op(summary="The server's live tools", result=ToolList, errors=(502,)),
+    ),
+    HttpRoute(
+        "GET",
+        "/healthz",
+        health.healthz,
+        Op(summary="Liveness", result=Status, auth=False),
+    ),
+    HttpRoute(
+        "GET",
+        "/readyz",
+        health.readyz,
+        Op(
+            summary="Readiness: database answers, schema at head",
+            result=Status,
+            auth=False,
+            errors=(503,),
+        ),
+    ),
+]
+
+ROUTES: Final[list[BaseRoute]] = [*_DECLARED, openapi_route(_DECLARED)]
+"""The app's route table: the declared routes and /openapi.json, the document built from them."""
