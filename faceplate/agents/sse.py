@@ -77,7 +77,9 @@ async def _lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[str]:
             yield buffer[start : match.start()]
             start = match.end()
         buffer = buffer[start:]
-    # Whatever is left is an unterminated line: per the SSE spec it never completes an event.
+    if buffer.endswith("\r"):  # the CR held back above was the stream's last line end
+        yield buffer[:-1]
+    # Anything else left is an unterminated line: per the SSE spec it never completes an event.
 
 
 async def _events(lines: AsyncIterator[str]) -> AsyncIterator[SSEEvent]:
