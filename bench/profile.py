@@ -19,7 +19,7 @@ _THIRD_PARTY: Final = frozenset(
         "uvicorn",
         "asyncpg",
         "msgspec",
-        "jose",
+        "jwt",
         "httptools",
         "uvloop",
         "websockets",
@@ -28,7 +28,6 @@ _THIRD_PARTY: Final = frozenset(
         "anyio",
         "uuid6",
         "cryptography",
-        "ecdsa",
         "click",
     )
 )

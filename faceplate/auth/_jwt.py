@@ -1,4 +1,8 @@
-"""Shared JWS plumbing: header parsing, signature check, typed claims, lifetime and identity."""
+"""Shared JWS plumbing: header parsing, signature check, typed claims, lifetime and identity.
+
+Signatures are checked by PyJWT (which the `mcp` SDK depends on too); everything else about a
+token, the claims above all, is read here with msgspec.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,11 @@ import binascii
 import math
 import time
 from base64 import urlsafe_b64decode
-from typing import TypeVar
+from typing import Final, TypeVar
 
+import jwt
 import msgspec
-from jose import jws
-from jose.exceptions import JWKError, JWSError
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from faceplate.auth.claims import Identity, InvalidToken
 
@@ -19,6 +23,9 @@ MAX_TOKEN_CHARS = 16_384
 
 _T = TypeVar("_T")
 
+Key = RSAPublicKey | bytes
+"""A verification key: an issuer's RSA public key (RS256), or the dev secret (HS256)."""
+
 
 class Header(msgspec.Struct, frozen=True):
     alg: str
@@ -26,6 +33,8 @@ class Header(msgspec.Struct, frozen=True):
 
 
 _HEADER = msgspec.json.Decoder(Header)
+# Only the signature: the claims are PyJWS's opaque payload, decoded below by msgspec.
+_JWS: Final = jwt.PyJWS()
 
 
 def _b64url(segment: str) -> bytes:
@@ -45,11 +54,11 @@ def parse_header(token: str) -> Header:
         raise InvalidToken(f"malformed header: {e}") from e
 
 
-def verified_payload(token: str, key: object, alg: str) -> bytes:
+def verified_payload(token: str, key: Key, alg: str) -> bytes:
     """The payload bytes once the signature checks out with `key` under exactly `alg`."""
     try:
-        payload: bytes = jws.verify(token, key, algorithms=[alg])
-    except (JWSError, JWKError, RecursionError) as e:
+        payload: bytes = _JWS.decode(token, key, algorithms=[alg])
+    except (jwt.PyJWTError, ValueError, RecursionError) as e:
         raise InvalidToken(f"signature rejected: {e}") from e
     return payload
 

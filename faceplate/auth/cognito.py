@@ -8,9 +8,10 @@ import time
 from collections.abc import Mapping, Sequence
 
 import httpx
+import jwt
 import msgspec
-from jose import jwk
-from jose.exceptions import JWKError
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from jwt.algorithms import RSAAlgorithm
 
 from faceplate.auth import _jwt
 from faceplate.auth.claims import Identity, InvalidToken
@@ -58,18 +59,20 @@ _JWKS = msgspec.json.Decoder(_Jwks)
 _CLAIMS = msgspec.json.Decoder(_Claims)
 
 
-def _signing_keys(body: bytes) -> dict[str, object]:
-    """kid → constructed RS256 key, for each usable key of a JWKS document."""
-    keys: dict[str, object] = {}
+def _signing_keys(body: bytes) -> dict[str, RSAPublicKey]:
+    """kid → constructed RS256 public key, for each usable key of a JWKS document."""
+    keys: dict[str, RSAPublicKey] = {}
     for key in _JWKS.decode(body).keys:
         if key.kty != "RSA" or key.use not in (None, "sig") or key.alg not in (None, _ALG):
             continue
         if not key.kid or not key.n or not key.e:
             continue
         try:
-            keys[key.kid] = jwk.construct({"kty": "RSA", "n": key.n, "e": key.e}, _ALG)
-        except JWKError:
+            public = RSAAlgorithm.from_jwk({"kty": "RSA", "n": key.n, "e": key.e})
+        except (jwt.PyJWTError, ValueError, TypeError):
             continue
+        if isinstance(public, RSAPublicKey):
+            keys[key.kid] = public
     return keys
 
 
@@ -102,7 +105,7 @@ class CognitoVerifier:
         self._min_refetch_interval_s = min_refetch_interval_s
         self._http = httpx.AsyncClient(timeout=http_timeout_s)
         self._lock = asyncio.Lock()
-        self._keys: Mapping[str, object] = {}
+        self._keys: Mapping[str, RSAPublicKey] = {}
         self._next_fetch_at = float("-inf")
 
     async def aclose(self) -> None:
@@ -131,7 +134,7 @@ class CognitoVerifier:
             raise InvalidToken(f"token_use {claims.token_use!r} not accepted")
         return _jwt.identity(claims.sub, claims.email)
 
-    async def _key(self, kid: str) -> object:
+    async def _key(self, kid: str) -> RSAPublicKey:
         key = self._keys.get(kid)
         if key is not None:
             return key
