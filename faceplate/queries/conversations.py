@@ -17,7 +17,6 @@ _GET: Final = QUERIES["get_conversation"].text
 _LIST: Final = QUERIES["list_conversations"].text
 _RENAME: Final = QUERIES["update_conversation_title"].text
 _DELETE: Final = QUERIES["delete_conversation"].text
-_TOUCH: Final = QUERIES["touch_conversation"].text
 
 
 async def create_conversation(
@@ -61,11 +60,6 @@ async def update_conversation_title(
 async def delete_conversation(conn: Conn, *, user_id: UUID, conversation_id: UUID) -> int:
     """sql/conversations/delete_conversation.sql"""
     return rowcount(await conn.execute(_DELETE, user_id, conversation_id))
-
-
-async def touch_conversation(conn: Conn, *, user_id: UUID, conversation_id: UUID) -> int:
-    """sql/conversations/touch_conversation.sql"""
-    return rowcount(await conn.execute(_TOUCH, user_id, conversation_id))
 
 
 def _title(title: str | None) -> str | None:

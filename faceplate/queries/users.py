@@ -14,7 +14,6 @@ from faceplate.sql import QUERIES
 from faceplate.structs import User
 
 _UPSERT: Final = QUERIES["upsert_user"].text
-_GET: Final = QUERIES["get_user"].text
 _GET_BY_SUBJECT: Final = QUERIES["get_user_by_subject"].text
 
 
@@ -28,12 +27,6 @@ async def upsert_user(conn: Conn, *, id: UUID, subject_id: str, email: str) -> U
         raise
     assert row is not None
     return msgspec.convert(dict(row), User)
-
-
-async def get_user(conn: Conn, *, user_id: UUID) -> User | None:
-    """sql/users/get_user.sql"""
-    row = await conn.fetchrow(_GET, user_id)
-    return None if row is None else msgspec.convert(dict(row), User)
 
 
 async def get_user_by_subject(conn: Conn, *, subject_id: str) -> User | None:

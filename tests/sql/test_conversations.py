@@ -11,7 +11,6 @@ from faceplate.queries.conversations import (
     delete_conversation,
     get_conversation,
     list_conversations,
-    touch_conversation,
     update_conversation_title,
 )
 from faceplate.structs import Conversation
@@ -94,16 +93,6 @@ async def test_another_user_cannot_delete_it(db: Database) -> None:
     assert after == conversation
 
 
-async def test_another_user_cannot_touch_it(db: Database) -> None:
-    async with db.connection() as conn:
-        owner, other = await make_user(conn, "ada"), await make_user(conn, "eve")
-        conversation = await make_conversation(conn, owner.id, "Mine")
-        touched = await touch_conversation(conn, user_id=other.id, conversation_id=conversation.id)
-        after = await get_conversation(conn, user_id=owner.id, conversation_id=conversation.id)
-    assert touched == 0
-    assert after == conversation
-
-
 async def test_rename_sets_the_title_and_moves_updated_at(db: Database) -> None:
     async with db.connection() as conn:
         user = await make_user(conn)
@@ -129,19 +118,6 @@ async def test_rename_to_null_clears_the_title(db: Database) -> None:
         )
     assert renamed is not None
     assert renamed.title is None
-
-
-async def test_touch_moves_updated_at(db: Database) -> None:
-    async with db.connection() as conn:
-        user = await make_user(conn)
-        conversation = await make_conversation(conn, user.id, "Mine")
-        await _set_updated_at(conn, conversation.id, LONG_AGO)
-        touched = await touch_conversation(conn, user_id=user.id, conversation_id=conversation.id)
-        after = await get_conversation(conn, user_id=user.id, conversation_id=conversation.id)
-    assert touched == 1
-    assert after is not None
-    assert after.updated_at > LONG_AGO
-    assert after.title == "Mine"
 
 
 async def test_delete_removes_it_and_its_messages(db: Database) -> None:
@@ -182,7 +158,7 @@ async def test_list_is_most_recently_updated_first(db: Database) -> None:
     async with db.connection() as conn:
         user = await make_user(conn)
         first, second, third = [await make_conversation(conn, user.id) for _ in range(3)]
-        await touch_conversation(conn, user_id=user.id, conversation_id=first.id)
+        await make_message(conn, user.id, first.id)  # a new message moves it up
         rows = await list_conversations(
             conn, user_id=user.id, after_updated_at=None, after_id=None, limit=10
         )

@@ -5,14 +5,14 @@ from uuid6 import uuid7
 
 from faceplate.db import Database
 from faceplate.errors import Conflict
-from faceplate.queries.users import get_user, get_user_by_subject, upsert_user
+from faceplate.queries.users import get_user_by_subject, upsert_user
 
 
 async def test_upsert_creates_the_user(db: Database) -> None:
     user_id = uuid7()
     async with db.connection() as conn:
         user = await upsert_user(conn, id=user_id, subject_id="sub-ada", email="ada@example.com")
-        stored = await get_user(conn, user_id=user_id)
+        stored = await get_user_by_subject(conn, subject_id="sub-ada")
     assert (user.id, user.subject_id, user.email) == (user_id, "sub-ada", "ada@example.com")
     assert stored == user
 
@@ -21,7 +21,7 @@ async def test_upsert_of_a_known_subject_updates_the_email_only(db: Database) ->
     async with db.connection() as conn:
         first = await upsert_user(conn, id=uuid7(), subject_id="sub-ada", email="ada@example.com")
         second = await upsert_user(conn, id=uuid7(), subject_id="sub-ada", email="ada@new.example")
-        stored = await get_user(conn, user_id=first.id)
+        stored = await get_user_by_subject(conn, subject_id="sub-ada")
     assert second.email == "ada@new.example"
     assert (second.id, second.created_at, second.subject_id) == (
         first.id,
@@ -56,7 +56,7 @@ async def test_known_subject_moving_to_an_email_of_another_subject_conflicts(
         bob = await upsert_user(conn, id=uuid7(), subject_id="sub-bob", email="bob@example.com")
         with pytest.raises(Conflict):
             await upsert_user(conn, id=uuid7(), subject_id="sub-bob", email="ada@example.com")
-        assert await get_user(conn, user_id=bob.id) == bob
+        assert await get_user_by_subject(conn, subject_id="sub-bob") == bob
 
 
 async def test_get_user_by_subject_finds_the_user(db: Database) -> None:
@@ -69,5 +69,4 @@ async def test_get_user_by_subject_finds_the_user(db: Database) -> None:
 async def test_unknown_user_is_none(db: Database) -> None:
     async with db.connection() as conn:
         await upsert_user(conn, id=uuid7(), subject_id="sub-ada", email="ada@example.com")
-        assert await get_user(conn, user_id=uuid7()) is None
         assert await get_user_by_subject(conn, subject_id="sub-nobody") is None
