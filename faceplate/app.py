@@ -36,7 +36,7 @@ from faceplate.web.failures import EXCEPTION_HANDLERS
 from faceplate.web.route_table import RouteTable
 from faceplate.web.stack import App
 
-_log = logging.getLogger("faceplate")
+_log = logging.getLogger(__name__)
 _SCHEMA_POLL_S = 5.0
 
 

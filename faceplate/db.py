@@ -141,7 +141,12 @@ class Database:
         """
         return _Lease(self)
 
-    async def _acquire(self, pool: asyncpg.Pool) -> asyncpg.pool.PoolConnectionProxy:
+    async def acquire(self) -> asyncpg.pool.PoolConnectionProxy:
+        """A live pooled connection that the caller must `release`; prefer `connection()`.
+
+        Opens the pool first if it is not open yet. Raises Unavailable as `connection()` does.
+        """
+        pool = await self._ensure_pool()
         deadline = time.monotonic() + self.timeout_s
         # Every idle connection may have died at once (a database restart): try each in turn.
         for _ in range(pool.get_max_size() + 1):
@@ -157,6 +162,10 @@ class Database:
             return conn
         raise Unavailable("database unreachable")
 
+    async def release(self, conn: asyncpg.pool.PoolConnectionProxy) -> None:
+        """Give back a connection from `acquire`."""
+        await self.pool.release(conn)
+
     async def close(self) -> None:
         if self._pool is not None:
             await self._pool.close()
@@ -169,18 +178,17 @@ class _Lease:
     """`async with db.connection() as conn`: one acquire, one release (a plain class: this
     runs on every request, and a generator-based context manager costs more)."""
 
-    __slots__ = ("_conn", "_db", "_pool")
+    __slots__ = ("_conn", "_db")
 
     def __init__(self, db: Database) -> None:
         self._db = db
 
     async def __aenter__(self) -> Conn:
-        self._pool = await self._db._ensure_pool()
-        self._conn = await self._db._acquire(self._pool)
+        self._conn = await self._db.acquire()
         return self._conn
 
     async def __aexit__(self, *exc: object) -> None:
-        await self._pool.release(self._conn)
+        await self._db.release(self._conn)
 
 
 async def _create_pool(dsn: str, min_size: int, max_size: int, timeout_s: float) -> asyncpg.Pool:

@@ -18,7 +18,7 @@ from faceplate.mcp_client.results import error_result
 from faceplate.mcp_client.sessions import McpSessionManager, fingerprint
 from faceplate.structs import McpServerConfig, ToolCall, ToolResult
 
-logger = logging.getLogger(__name__)
+_log = logging.getLogger(__name__)
 
 ConfigEntry = tuple[UUID, str, McpServerConfig]
 """(config id, config name, decrypted config)"""
@@ -148,14 +148,14 @@ class McpToolSource:
         config_id, _, config = entry
         failures = self._failures
         if failures is not None and (reason := failures.recent(config_id, config)):
-            logger.info("tools of MCP config %s left out, failed lately: %s", config_id, reason)
+            _log.info("tools of MCP config %s left out, failed lately: %s", config_id, reason)
             return []
         try:
             specs = await self._manager.list_tools(
                 self._user_id, config_id, config, timeout_s=self._list_timeout_s
             )
         except ToolUnavailable as exc:
-            logger.warning("tools of MCP config %s left out: %s", config_id, exc.message)
+            _log.warning("tools of MCP config %s left out: %s", config_id, exc.message)
             if failures is not None:
                 failures.record(config_id, config, exc.message)
             return []

@@ -20,7 +20,7 @@ from faceplate.mcp_client.results import describe_failure
 from faceplate.mcp_client.transports import ConnectPolicy, open_client
 from faceplate.structs import McpServerConfig
 
-logger = logging.getLogger(__name__)
+_log = logging.getLogger(__name__)
 
 _CLOSE_GRACE_S: Final = 5.0
 _CLOSE_WAIT_S: Final = 15.0
@@ -75,14 +75,14 @@ class Connection:
     async def wait_closed(self) -> None:
         done, _ = await asyncio.wait({self._task}, timeout=_CLOSE_WAIT_S)
         if not done:
-            logger.warning("MCP session of config %s did not close; cancelling it", self.config_id)
+            _log.warning("MCP session of config %s did not close; cancelling it", self.config_id)
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
     def _mark_lost(self) -> None:
         if not self._lost and not self._close.is_set():
-            logger.info("MCP connection of config %s was lost", self.config_id)
+            _log.info("MCP connection of config %s was lost", self.config_id)
         self._lost = True
 
     async def _run(
@@ -112,7 +112,7 @@ class Connection:
             self._error = exc
             if self._ready.is_set():
                 reason = describe_failure(exc)
-                logger.warning("MCP session of config %s ended: %s", self.config_id, reason)
+                _log.warning("MCP session of config %s ended: %s", self.config_id, reason)
         finally:
             self._lost = True
             self._client = None

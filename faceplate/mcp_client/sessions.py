@@ -23,7 +23,7 @@ from faceplate.mcp_client.results import describe_failure, error_result, tool_re
 from faceplate.mcp_client.transports import ConnectPolicy
 from faceplate.structs import McpServerConfig, ToolResult
 
-logger = logging.getLogger(__name__)
+_log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 SessionKey = tuple[UUID, UUID, str]
@@ -149,7 +149,7 @@ class McpSessionManager:
             message = f"tool timed out after {timeout_s:g} s" if expired else describe_failure(exc)
         except Exception as exc:
             if not isinstance(exc, ToolError | MCPError):
-                logger.warning("MCP tool call failed (config %s)", config_id, exc_info=True)
+                _log.warning("MCP tool call failed (config %s)", config_id, exc_info=True)
             message = describe_failure(exc)
         else:
             duration_ms = _ms_since(started)
@@ -183,7 +183,7 @@ class McpSessionManager:
                 if gone or lost:
                     self._discard(connection)
                 if attempt == 0 and (gone or (lost and idempotent)):
-                    logger.info("MCP connection of config %s had gone; reconnecting", config_id)
+                    _log.info("MCP connection of config %s had gone; reconnecting", config_id)
                     continue
                 raise
             finally:

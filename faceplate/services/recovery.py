@@ -7,7 +7,7 @@ import logging
 from faceplate.db import Database
 from faceplate.queries import messages as q
 
-_log = logging.getLogger("faceplate.turns")
+_log = logging.getLogger(__name__)
 
 
 class TurnRecovery:

@@ -20,7 +20,7 @@ from faceplate.turns.fanout import Fanout, LocalFanout, Outbox
 from faceplate.turns.runner import StopReason, TurnConfig, TurnRunner
 from faceplate.turns.tools import ToolSourceFactory
 
-_log = logging.getLogger("faceplate.turns")
+_log = logging.getLogger(__name__)
 
 
 class TurnInProgress(Conflict):

@@ -25,12 +25,12 @@ from faceplate.turns.history import for_model, title_of
 from faceplate.turns.tools import CANCELLED, ToolSourceFactory, ToolStep
 from faceplate.turns.writer import StreamWriter
 
-_log = logging.getLogger("faceplate.turns")
+_log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 StopReason = Literal["cancelled", "deleted", "shutdown"]
 _SHUTDOWN: Final = TurnError(code="interrupted", message="the server stopped during the turn")
-_GONE: Final = TurnError(code="not_found", message="conversation not found")
+_DELETED: Final = TurnError(code="not_found", message="conversation not found")
 _MODEL_FAILED: Final = "the model failed before this call ran"
 
 
@@ -56,7 +56,7 @@ class _Stopped(Exception):
         self.reason = reason
 
 
-class _Gone(Exception):
+class _ConversationDeleted(Exception):
     """The conversation was deleted under the turn."""
 
 
@@ -110,9 +110,9 @@ class TurnRunner:
                 self.channel.end("failed", _SHUTDOWN)
             else:
                 self.channel.end("cancelled")
-        except _Gone:
+        except _ConversationDeleted:
             if self._started():  # deleted before the turn could begin
-                self.channel.end("failed", _GONE)
+                self.channel.end("failed", _DELETED)
             else:
                 self.channel.end("cancelled")
         except LLMError as e:
@@ -196,7 +196,7 @@ class TurnRunner:
         stored = await writer.finish(reason, calls)
         self._writer = None
         if stored is None:
-            raise _Gone
+            raise _ConversationDeleted
         self.channel.message(stored)
         return stored, calls
 
@@ -247,7 +247,8 @@ class TurnRunner:
                 for result in results:
                     self.channel.tool_result(result)
                 await self._store_results(results)
-        except (_Gone, Unavailable, *STALE) as e:  # keep the first failure as the turn's
+        except (_ConversationDeleted, Unavailable, *STALE) as e:
+            # Logged, not raised: the turn ends with the first failure, not this one.
             _log.warning("partial step of conversation %s not stored: %r", self._conversation_id, e)
 
     # --- one tool round -------------------------------------------------------------------------
@@ -299,7 +300,7 @@ class TurnRunner:
                 title_if_untitled=title_if_untitled,
             )
         if stored is None:
-            raise _Gone
+            raise _ConversationDeleted
         return stored
 
     async def _interruptible(self, start: Callable[[], Awaitable[_T]]) -> _T:

@@ -13,7 +13,7 @@ from faceplate.mcp_client.catalog import ToolSource
 from faceplate.mcp_client.results import error_result
 from faceplate.structs import ToolCall, ToolResult, User
 
-_log = logging.getLogger("faceplate.turns")
+_log = logging.getLogger(__name__)
 
 ToolSourceFactory = Callable[[User], Awaitable[ToolSource]]
 """Builds the tools of one turn for its user (in the app: the user's enabled MCP configs)."""

@@ -15,7 +15,7 @@ from faceplate.errors import Unavailable
 from faceplate.queries import messages as q
 from faceplate.structs import FinishReason, Message, ToolCall
 
-_log = logging.getLogger("faceplate.turns")
+_log = logging.getLogger(__name__)
 
 
 class StreamWriter:

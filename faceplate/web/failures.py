@@ -26,7 +26,7 @@ from faceplate.errors import (
 )
 from faceplate.web.bodies import JSONResponse
 
-_log = logging.getLogger("faceplate.http")
+_log = logging.getLogger(__name__)
 
 _STATUS: Final[tuple[tuple[type[FaceplateError], int, str], ...]] = (
     (NotFound, 404, "not_found"),
@@ -102,9 +102,10 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return error_response(500, "internal_error", f"internal error (request {request_id})")
 
 
-Handler = Callable[[Request, Exception], Coroutine[Any, Any, Response]]
+ExceptionHandler = Callable[[Request, Exception], Coroutine[Any, Any, Response]]
+"""An exception handler: `fn(request, exc) -> response`."""
 
-EXCEPTION_HANDLERS: Final[dict[Any, Handler]] = {
+EXCEPTION_HANDLERS: Final[dict[Any, ExceptionHandler]] = {
     FaceplateError: _domain,
     msgspec.DecodeError: _decode,
     HTTPException: _http,

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.routing import Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from faceplate.web.failures import Handler
+from faceplate.web.failures import ExceptionHandler
 
 
 class _HandledExceptions:
@@ -24,10 +24,10 @@ class _HandledExceptions:
     handler may answer without watching the sends. WebSockets keep Starlette's middleware.
     """
 
-    def __init__(self, app: ASGIApp, handlers: dict[Any, Handler]) -> None:
+    def __init__(self, app: ASGIApp, handlers: dict[Any, ExceptionHandler]) -> None:
         self._app = app
         self._full = ExceptionMiddleware(app, handlers=handlers)
-        self._handlers: dict[Any, Handler] = {**handlers}
+        self._handlers: dict[Any, ExceptionHandler] = {**handlers}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -58,7 +58,7 @@ class App(Starlette):
         self,
         router: Router,
         *,
-        exception_handlers: Mapping[Any, Handler],
+        exception_handlers: Mapping[Any, ExceptionHandler],
         debug: bool = False,
     ) -> None:
         self.debug = debug
@@ -71,12 +71,12 @@ class App(Starlette):
 
     def build_middleware_stack(self) -> ASGIApp:
         error_handler = None
-        handlers: dict[Any, Handler] = {}
+        handlers: dict[Any, ExceptionHandler] = {}
         for key, value in self.exception_handlers.items():
             if key in (500, Exception):
                 error_handler = value
             else:
-                handlers[key] = cast(Handler, value)
+                handlers[key] = cast(ExceptionHandler, value)
         app: ASGIApp = _HandledExceptions(self.router, handlers)
         for cls, args, kwargs in reversed(self.user_middleware):
             app = cls(app, *args, **kwargs)
