@@ -55,7 +55,7 @@ async def _migrate_dev(url: str) -> None:
         _log.warning("migrations not applied yet: %s", type(e).__name__)
         return
     if applied:
-        _log.info("applied migrations: %s", ", ".join(applied))
+        _log.info("migrations applied: %s", ", ".join(applied))
 
 
 def _verifier(settings: Settings) -> Verifier:

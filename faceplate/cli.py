@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import copy
+import logging
+import logging.config
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from faceplate.settings import Settings, SettingsError, load_settings
+
+# By name, not __name__: run as `python -m faceplate.cli`, this module is __main__.
+_log = logging.getLogger("faceplate.cli")
 
 
 def _settings() -> Settings:
@@ -29,23 +36,52 @@ def _database_url(settings: Settings) -> str:
     return start_embedded(settings.data_dir)
 
 
+def _log_config() -> dict[str, Any]:
+    """uvicorn's own logging, with the `faceplate` loggers shown the same way from INFO."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["faceplate"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
+
+
+def _migrate_at_start(url: str) -> None:
+    """Dev mode: bring the schema to head before any worker starts, and say what was done."""
+    import psycopg
+
+    from faceplate import migrate
+
+    try:
+        applied = migrate.apply(url)
+    except (psycopg.Error, OSError) as e:  # the app tries again until the database answers
+        _log.warning("migrations not applied yet, the database is away: %s", type(e).__name__)
+        return
+    if applied:
+        _log.info("migrations applied: %s", ", ".join(applied))
+    else:
+        _log.info("migrations: none pending, the schema is at %s", max(migrate.migration_ids()))
+
+
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = _settings()
+    log_config = _log_config()
+    logging.config.dictConfig(log_config)
     if args.workers > 1 and not args.reload:
         print(
             "faceplate: warning: with several workers a turn is seen only by sockets of its own "
             "worker, and two workers may run turns of one conversation at once",
             file=sys.stderr,
         )
-    if settings.database_url is None:
+    url = settings.database_url
+    if url is None:
         # One embedded server for every worker: start it here and hand its URL down.
-        os.environ["FACEPLATE_DATABASE_URL"] = _database_url(settings)
-        if settings.auth == "dev":
-            from faceplate import migrate
-
-            migrate.apply(os.environ["FACEPLATE_DATABASE_URL"])
+        url = os.environ["FACEPLATE_DATABASE_URL"] = _database_url(settings)
+    if settings.auth == "dev":
+        _migrate_at_start(url)
+    else:
+        _log.info("cognito mode: migrations are the deploy's; /readyz is 503 until they ran")
     uvicorn.run(
         "faceplate.app:app",
         host=args.host,
@@ -53,6 +89,7 @@ def serve(args: argparse.Namespace) -> int:
         workers=None if args.reload else args.workers,
         reload=args.reload,
         log_level="info",
+        log_config=log_config,
         access_log=not args.no_access_log,
         # The contract's frame limit; larger frames close with 1009 before they are buffered.
         ws_max_size=1024 * 1024,

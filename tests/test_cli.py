@@ -1,13 +1,18 @@
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from faceplate.auth.dev import DevVerifier, load_or_create_secret
+from faceplate.migrate import migration_ids
 
 
 def _faceplate(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -74,3 +79,54 @@ def test_yoyo_cli_applies_the_migrations(empty_database_url: str) -> None:
         assert conn.execute("SELECT to_regclass('faceplate.messages')").fetchone() == (
             "faceplate.messages",
         )
+
+
+def _serve_until_started(env: dict[str, str]) -> list[str]:
+    """`faceplate serve` on a free port: its log lines up to uvicorn's start, then it stops."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = str(s.getsockname()[1])
+    process = subprocess.Popen(
+        [sys.executable, "-m", "faceplate.cli", "serve", "--port", port, "--no-access-log"],
+        env={**os.environ, **env},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: list[str] = []
+    try:
+        assert process.stderr is not None
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = process.stderr.readline()
+            if not line:
+                break
+            lines.append(line.strip())
+            if "Application startup complete" in line:
+                break
+    finally:
+        # Ctrl-C, not SIGTERM: uvicorn re-raises the signal it stopped on, and only an interrupt
+        # lets the process exit through atexit, where the embedded server is stopped.
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+        assert process.stderr is not None
+        process.stderr.close()
+    assert any("Application startup complete" in line for line in lines), lines
+    return lines
+
+
+def test_serve_says_which_migrations_it_applied(empty_database_url: str, tmp_path: Path) -> None:
+    env = {"FACEPLATE_DATABASE_URL": empty_database_url, "FACEPLATE_DATA_DIR": str(tmp_path)}
+    head = max(migration_ids())
+    first = _serve_until_started(env)
+    assert any(f"migrations applied: {head}" in line for line in first), first
+    again = _serve_until_started(env)
+    assert any(f"migrations: none pending, the schema is at {head}" in line for line in again)
+
+
+def test_serve_says_where_the_embedded_database_lives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("FACEPLATE_DATABASE_URL", raising=False)
+    lines = _serve_until_started({"FACEPLATE_DATA_DIR": str(tmp_path)})
+    assert any(f"its data lives in {tmp_path.resolve() / 'pgdata'}" in line for line in lines)
+    assert any("migrations applied:" in line for line in lines), lines
