@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
 
 import msgspec
 
@@ -43,6 +44,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_pool_max: int = 20
     db_pool_timeout_s: float = 30.0
     secret_key: str | None = None
+    # The chat page (CONTRACT §11): served at / unless off; signs in through this Hosted UI.
+    web: bool = True
+    cognito_domain: str | None = None  # an origin, "https://auth.example.com"
 
     @property
     def issuer(self) -> str:
@@ -114,6 +118,29 @@ def _opt(env: Mapping[str, str], name: str) -> str | None:
     return value or None
 
 
+_HOST: Final = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(?::[0-9]{1,5})?")
+_LOOPBACK: Final = ("localhost", "127.0.0.1", "[::1]")
+
+
+def cognito_domain(raw: str | None) -> str | None:
+    """The Hosted UI origin from a domain ("auth.example.com") or an https origin; plain http
+    only for a loopback host (a local stand-in)."""
+    if raw is None:
+        return None
+    scheme, sep, rest = raw.partition("://")
+    if not sep:
+        scheme, rest = "https", raw
+    host = rest.rstrip("/")
+    name = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]")[0] + "]"
+    if scheme not in ("https", "http") or not (_HOST.fullmatch(host) or name == "[::1]"):
+        raise SettingsError(
+            f"FACEPLATE_COGNITO_DOMAIN must be a domain such as auth.example.com, got {raw!r}"
+        )
+    if scheme == "http" and name not in _LOOPBACK:
+        raise SettingsError("FACEPLATE_COGNITO_DOMAIN must use https")
+    return f"{scheme}://{host.lower()}"
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and check every setting; raise SettingsError on the first invalid one."""
     env = os.environ if env is None else env
@@ -140,6 +167,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         db_pool_max=_int(env, "FACEPLATE_DB_POOL_MAX", 20, low=1),
         db_pool_timeout_s=_float(env, "FACEPLATE_DB_POOL_TIMEOUT_S", 30.0),
         secret_key=_opt(env, "FACEPLATE_SECRET_KEY"),
+        web=_bool(env, "FACEPLATE_WEB", True),
+        cognito_domain=cognito_domain(_opt(env, "FACEPLATE_COGNITO_DOMAIN")),
     )
     check(settings)
     return settings

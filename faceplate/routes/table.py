@@ -22,6 +22,7 @@ from faceplate.api.schemas import (
     ToolList,
 )
 from faceplate.routes import conversations, health, mcp_configs, me, ws
+from faceplate.routes.page import page_routes
 from faceplate.structs import Conversation, McpConfig, Message
 from faceplate.web.openapi import Op, openapi_route
 from faceplate.web.route_table import HttpRoute
@@ -145,5 +146,6 @@ _DECLARED: Final[list[BaseRoute]] = [
     ),
 ]
 
-ROUTES: Final[list[BaseRoute]] = [*_DECLARED, openapi_route(_DECLARED)]
-"""The app's route table: the declared routes and /openapi.json, the document built from them."""
+ROUTES: Final[list[BaseRoute]] = [*_DECLARED, openapi_route(_DECLARED), *page_routes()]
+"""The app's route table: the declared routes, /openapi.json (the document built from them), and
+the chat page's routes, which are not REST API and so are not in the document."""
