@@ -11,7 +11,7 @@ _DEFAULT_TTL_S: Final = 12 * 3600
 _MAX_TTL_S: Final = 30 * 24 * 3600
 
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=255, pattern=r"^[^\s@]+@[^\s@]+$")]
-Ttl = Annotated[int, msgspec.Meta(ge=60, le=_MAX_TTL_S)]
+Ttl = Annotated[int, msgspec.Meta(ge=10, le=_MAX_TTL_S)]
 
 
 class DevTokenRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -160,6 +160,11 @@ class ScriptedLLM:
         """Answer an HTTP error status with the API's JSON error body."""
         self.reply(Reply(status=status, error_message=message))
 
+    def clear(self) -> None:
+        """Forget the replies not used yet (a test that failed half way leaves some)."""
+        with self._lock:
+            self._replies.clear()
+
     @property
     def requests(self) -> list[RecordedRequest]:
         """Every request received so far, oldest first (a copy)."""

@@ -2,6 +2,7 @@
 
 const EMAIL_KEY = "faceplate.email";
 const PASTED_KEY = "faceplate.pasted_token";
+const TTL_KEY = "faceplate.dev_ttl_s"; // a shorter token lifetime, to watch refreshes
 export const DEFAULT_EMAIL = "you@example.com";
 
 export function rememberedEmail() {
@@ -13,10 +14,11 @@ export function rememberEmail(email) {
 }
 
 async function mint(email) {
+  const ttl = Number(localStorage.getItem(TTL_KEY)) || null;
   const response = await fetch("/page/dev-token", {
     method: "POST",
     headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ email }),
+    body: JSON.stringify(ttl ? { email, ttl_s: ttl } : { email }),
     cache: "no-store",
   });
   const data = await response.json().catch(() => null);

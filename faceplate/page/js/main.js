@@ -39,8 +39,12 @@ class App {
     else location.hash = hash;
   }
 
-  conversationsChanged() {
+  /** The list changed; `updated` (a conversation object) redraws its chat header too. */
+  conversationsChanged(updated = null) {
     this.sidebar.load();
+    if (updated && this.view && this.view.conversation && this.view.conversation.id === updated.id) {
+      this.view.updated(updated);
+    }
   }
 
   notify(text) {

@@ -5,7 +5,7 @@ const FINISH = {
   tool_calls: "",
   length: "Cut off: the answer reached the model's length limit.",
   cancelled: "Stopped.",
-  error: "The answer failed part way.",
+  error: "The answer failed.",
   interrupted: "Interrupted: the server stopped while this was being written.",
 };
 

@@ -77,6 +77,12 @@ export class ChatView {
     this.socket = null;
   }
 
+  /** The conversation changed elsewhere on the page (renamed). */
+  updated(conversation) {
+    this.conversation = conversation;
+    this._header();
+  }
+
   _header() {
     this.title.textContent = this.conversation.title || "New chat";
     if (this.picker && this.app.models) this.picker.value = this.conversation.model || "";

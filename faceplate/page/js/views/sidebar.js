@@ -114,8 +114,7 @@ export class Sidebar {
     const save = async () => {
       const title = input.value.trim() || null;
       try {
-        await this.app.api.patchConversation(conversation.id, { title });
-        this.app.conversationsChanged();
+        this.app.conversationsChanged(await this.app.api.patchConversation(conversation.id, { title }));
       } catch (err) {
         this.app.notify(errorWords(err.code, err.message));
         this.render();
