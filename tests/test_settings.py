@@ -109,3 +109,34 @@ def test_invalid_settings_are_refused_with_one_line(env: dict[str, str], names: 
     message = str(caught.value)
     assert names in message
     assert "\n" not in message
+
+
+def test_the_page_is_on_unless_turned_off() -> None:
+    assert load_settings({}).web is True
+    assert load_settings({"FACEPLATE_WEB": "false"}).web is False
+    with pytest.raises(SettingsError, match="FACEPLATE_WEB"):
+        load_settings({"FACEPLATE_WEB": "sometimes"})
+
+
+@pytest.mark.parametrize(
+    ("raw", "origin"),
+    [
+        ("auth.example.com", "https://auth.example.com"),
+        ("https://Auth.Example.com/", "https://auth.example.com"),
+        (
+            "myapp.auth.eu-west-1.amazoncognito.com",
+            "https://myapp.auth.eu-west-1.amazoncognito.com",
+        ),
+        ("http://127.0.0.1:9000", "http://127.0.0.1:9000"),
+    ],
+)
+def test_the_cognito_domain_becomes_an_origin(raw: str, origin: str) -> None:
+    assert load_settings({"FACEPLATE_COGNITO_DOMAIN": raw}).cognito_domain == origin
+
+
+@pytest.mark.parametrize(
+    "raw", ["http://auth.example.com", "ftp://auth.example.com", "auth example", "https://a/b"]
+)
+def test_a_cognito_domain_that_is_not_one_is_refused(raw: str) -> None:
+    with pytest.raises(SettingsError, match="FACEPLATE_COGNITO_DOMAIN"):
+        load_settings({"FACEPLATE_COGNITO_DOMAIN": raw})

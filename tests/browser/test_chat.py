@@ -66,8 +66,10 @@ def test_html_from_the_model_is_shown_as_text_and_never_runs(ui: Ui) -> None:
         [
             "Look: <script>window.__pwned = 1</script> and ",
             '<img src=x onerror="window.__pwned = 2"> then ',
-            "[a link](javascript:window.__pwned=3) and [a good one](https://example.com) **bold**\n\n",
-            '<div onmouseover="window.__pwned = 4">block html</div>\n\n![pic](https://example.com/p.png)',
+            "[a link](javascript:window.__pwned=3) and ",
+            "[a good one](https://example.com) **bold**\n\n",
+            '<div onmouseover="window.__pwned = 4">block html</div>\n\n',
+            "![pic](https://example.com/p.png)",
         ]
     )
     ui.open()
