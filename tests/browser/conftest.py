@@ -20,6 +20,7 @@ from faceplate.settings import Settings, load_settings
 from tests.browser.support import (
     CHROMIUM_ARGS,
     Served,
+    TcpProxy,
     Ui,
     chromium_path,
     new_email,
@@ -45,8 +46,10 @@ def chromium() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
+    # Module-scoped: while it runs, the sync API holds an event loop in this thread, which
+    # the asyncio tests of other modules could not start theirs beside.
     with sync_playwright() as driver:
         yield driver
 
@@ -103,11 +106,16 @@ def page_settings(database_url: str, data_dir: Path, llm: ScriptedLLM, **env: st
 
 @pytest.fixture(scope="module")
 def served(module_database: str, llm: ScriptedLLM, mcp_url: str) -> Iterator[Served]:
+    """The app behind a TCP proxy, whose port is known before the app is made: it is the
+    app's public URL (where OAuth sends browsers back)."""
     with ExitStack() as stack:
         data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="page-")))
-        settings = page_settings(module_database, data_dir, llm)
+        proxy = TcpProxy(0).start()
+        stack.callback(proxy.stop)
+        settings = page_settings(module_database, data_dir, llm, FACEPLATE_PUBLIC_URL=proxy.url)
         live = stack.enter_context(LiveApp(create_app(settings)))
-        yield Served(url=live.http, settings=settings, llm=llm, mcp_url=mcp_url)
+        proxy.retarget(live.port)
+        yield Served(url=proxy.url, settings=settings, llm=llm, mcp_url=mcp_url)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from faceplate.app import create_app
 from tests.browser.conftest import page_settings
 from tests.browser.hosted_ui import HostedUi
 from tests.browser.support import Served, screenshot_path
-from tests.support.jwks import DEFAULT_CLIENT_ID, JwksServer, SigningKey
+from tests.support.jwks import DEFAULT_CLIENT_ID, JwksServer, SigningKey, new_signing_key
 from tests.support.scripted_llm import ScriptedLLM
 from tests.turns.live import LiveApp
 
@@ -25,9 +25,17 @@ TTL_S = 12  # short, so that the page refreshes within the test
 
 
 @pytest.fixture(scope="module")
-def hosted_ui(key: SigningKey, session_jwks: JwksServer) -> Iterator[HostedUi]:
-    session_jwks.publish([key])
-    with HostedUi(key=key, issuer=session_jwks.issuer, email=EMAIL, ttl_s=TTL_S) as ui:
+def issuer() -> Iterator[tuple[SigningKey, JwksServer]]:
+    """An issuer of this module's own, whatever other tests do to the shared one."""
+    key = new_signing_key()
+    with JwksServer([key]) as server:
+        yield key, server
+
+
+@pytest.fixture(scope="module")
+def hosted_ui(issuer: tuple[SigningKey, JwksServer]) -> Iterator[HostedUi]:
+    key, jwks = issuer
+    with HostedUi(key=key, issuer=jwks.issuer, email=EMAIL, ttl_s=TTL_S) as ui:
         yield ui
 
 
@@ -37,7 +45,6 @@ def served(
     llm: ScriptedLLM,
     mcp_url: str,
     hosted_ui: HostedUi,
-    session_jwks: JwksServer,
 ) -> Iterator[Served]:
     with ExitStack() as stack:
         data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="page-")))
@@ -46,7 +53,7 @@ def served(
             data_dir,
             llm,
             FACEPLATE_AUTH="cognito",
-            FACEPLATE_JWT_ISSUER=session_jwks.issuer,
+            FACEPLATE_JWT_ISSUER=hosted_ui.issuer,
             FACEPLATE_COGNITO_CLIENT_IDS=DEFAULT_CLIENT_ID,
             FACEPLATE_SECRET_KEY=Fernet.generate_key().decode(),
             FACEPLATE_COGNITO_DOMAIN=hosted_ui.origin,

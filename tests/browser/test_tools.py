@@ -150,3 +150,37 @@ def test_a_server_question_is_a_form_whose_answer_reaches_the_tool(ui: Ui) -> No
     result.locator("summary").click()
     expect(result.locator(".result .tool-text")).to_have_text("colour teal, sure: True")
     expect(form).to_have_count(0)
+
+
+def test_connect_authorizes_a_server_that_needs_oauth(ui: Ui) -> None:
+    reason = "needs issue 13 (OAuth for MCP servers) and its test servers"
+    oauth_server = pytest.importorskip("tests.support.oauth_server", reason=reason)
+    protected_mcp = pytest.importorskip("tests.support.protected_mcp", reason=reason)
+    with (
+        oauth_server.AuthorizationServer() as auth,
+        protected_mcp.ProtectedMcpServer(auth) as protected,
+    ):
+        ui.open("#/servers")
+        ui.page.get_by_role("button", name="Add server").click()
+        form = ui.page.get_by_role("form", name="Add server")
+        form.get_by_label("Name").fill("Vault")
+        form.get_by_label("URL").fill(protected.url)
+        form.get_by_role("button", name="Add", exact=True).click()
+        expect(ui.page.locator(".server[data-name='Vault']")).to_be_visible()
+        if "oauth" not in config_of(ui, "Vault"):
+            pytest.skip(f"{reason}: configs have no oauth yet")
+
+        ui.served.llm.reply_text(["Its tools are not there yet."])
+        ui.page.get_by_role("link", name="New chat").click()
+        ui.send("use the vault")
+        card = ui.page.locator(".prompt.connect")
+        expect(card).to_contain_text("Vault")
+        with ui.page.context.expect_page() as opened:
+            card.get_by_role("button", name="Connect").click()
+        popup = opened.value
+        popup.wait_for_url(f"{ui.served.url}/oauth/callback*")
+        popup.close()
+
+        ui.page.goto(f"{ui.served.url}/#/servers")
+        expect(ui.page.locator(".server[data-name='Vault'] .badge.connected")).to_be_visible()
+        assert config_of(ui, "Vault")["oauth"]["status"] == "connected"
