@@ -52,7 +52,7 @@ def main(target: Path) -> None:
                 page.goto(f"{live.http}/#/servers")
                 page.get_by_role("button", name="Add server").click()
                 form = page.get_by_role("form", name="Add server")
-                form.get_by_label("Name").fill("Calculator")
+                form.get_by_label("Name", exact=True).fill("Calculator")
                 form.get_by_label("URL").fill(f"{mcp_base}/mcp")
                 form.get_by_role("button", name="Add", exact=True).click()
                 expect(page.locator(".server")).to_be_visible()

@@ -122,3 +122,18 @@ def test_conversations_are_renamed_and_deleted_from_the_list(ui: Ui) -> None:
     expect(ui.page.locator(".chat-title")).to_have_text("New chat")
     with ui.api() as http:
         assert http.get(f"/v1/conversations/{conversation_id}").status_code == 404
+
+
+def test_what_the_service_does_not_offer_is_left_out(ui: Ui) -> None:
+    ui.served.llm.reply_text(["Hi."])
+    ui.open()
+    ui.send("hello")
+    expect(ui.page.locator(".msg.assistant[data-finish=stop]")).to_be_visible()
+    with ui.api() as http:
+        models = http.get("/v1/models").status_code == 200
+        usage = http.get("/v1/me/usage").status_code == 200
+    branches = "sibling_ids" in ui.messages(ui.conversation_id())[-1]
+    expect(ui.page.get_by_label("Model")).to_have_count(1 if models else 0)
+    expect(ui.page.get_by_role("link", name="Usage")).to_have_count(1 if usage else 0)
+    expect(ui.page.get_by_role("button", name="Regenerate")).to_have_count(1 if branches else 0)
+    expect(ui.page.get_by_role("button", name="Edit")).to_have_count(0)  # the first message

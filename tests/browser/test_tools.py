@@ -19,7 +19,7 @@ def add_server(ui: Ui, name: str = NAME) -> None:
     ui.open("#/servers")
     ui.page.get_by_role("button", name="Add server").click()
     form = ui.page.get_by_role("form", name="Add server")
-    form.get_by_label("Name").fill(name)
+    form.get_by_label("Name", exact=True).fill(name)
     form.get_by_label("URL").fill(ui.served.mcp_url)
     form.get_by_role("button", name="Add header").click()
     form.get_by_label("Headers name").fill("X-Test")
@@ -59,6 +59,24 @@ def test_a_server_added_on_the_page_lists_its_tools_and_keeps_its_secret(ui: Ui)
         '() => !document.querySelector(".server input[aria-label=Enabled]").checked'
     )
     assert config_of(ui)["enabled"] is False
+
+
+def test_editing_a_server_keeps_its_stored_secret(ui: Ui) -> None:
+    add_server(ui)
+    card = ui.page.locator(f".server[data-name='{NAME}']")
+    card.get_by_role("button", name="Edit").click()
+    form = ui.page.get_by_role("form", name="Edit server")
+    expect(form.get_by_label("Headers value")).to_have_value("********")
+    form.get_by_label("Name", exact=True).fill("Notes two")
+    form.get_by_role("button", name="Save").click()
+    expect(ui.page.locator(".server[data-name='Notes two']")).to_be_visible()
+    config = config_of(ui, "Notes two")
+    assert config["config"]["headers"] == {"X-Test": "********"}
+
+    renamed = ui.page.locator(".server[data-name='Notes two']")
+    renamed.get_by_role("button", name="Delete").click()  # the confirm dialog is accepted
+    expect(renamed).to_have_count(0)
+    expect(ui.page.locator(".server-list .empty")).to_be_visible()
 
 
 def test_a_tool_call_and_its_result_are_folded_under_the_step(ui: Ui) -> None:
@@ -163,7 +181,7 @@ def test_connect_authorizes_a_server_that_needs_oauth(ui: Ui) -> None:
         ui.open("#/servers")
         ui.page.get_by_role("button", name="Add server").click()
         form = ui.page.get_by_role("form", name="Add server")
-        form.get_by_label("Name").fill("Vault")
+        form.get_by_label("Name", exact=True).fill("Vault")
         form.get_by_label("URL").fill(protected.url)
         form.get_by_role("button", name="Add", exact=True).click()
         expect(ui.page.locator(".server[data-name='Vault']")).to_be_visible()

@@ -117,7 +117,12 @@ async function boot() {
   try {
     await api.me();
   } catch (err) {
-    mount(main, h("p", { class: "notice error", text: `Signing in failed: ${err.message}` }));
+    mount(main, h("section", { class: "signin" },
+      h("p", { class: "notice error", text: `Signing in failed: ${err.message}` }),
+      h("button", { class: "primary", text: "Sign in again", onclick: () => {
+        sessionStorage.clear();
+        location.reload();
+      } })));
     return;
   }
   const app = new App(session, await features(api), main, side);

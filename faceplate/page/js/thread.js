@@ -120,7 +120,8 @@ export class Thread {
         break;
       case "error":
         if (frame.code !== "not_pending") {
-          this.notices.push({ kind: "error", text: errorWords(frame.code, frame.message) });
+          const wait = frame.retry_after_s ? ` Try again in ${frame.retry_after_s} s.` : "";
+          this.notices.push({ kind: "error", text: errorWords(frame.code, frame.message) + wait });
           this.bump(PROMPTS);
         }
         break;

@@ -110,17 +110,20 @@ export class ChatView {
 
   async _ready(frame) {
     // Frames that follow `ready` wait until the stored messages are in: they apply on top.
+    const attempt = (this.readyCount = (this.readyCount || 0) + 1);
     this.syncing = true;
     this.buffer = [];
     let messages;
     try {
       messages = await this.app.api.messages(this.conversation.id);
     } catch (err) {
+      if (attempt !== this.readyCount) return;
       this.syncing = false;
       this.thread.note(errorWords(err.code, err.message), "error");
       this.draw();
       return;
     }
+    if (attempt !== this.readyCount) return; // a newer connection is catching up instead
     this.thread.load(messages);
     this.thread.applyReady(frame);
     for (const f of this.buffer) this.thread.apply(f);
