@@ -16,7 +16,6 @@ from playwright.sync_api import Browser, Playwright, sync_playwright
 from psycopg.sql import SQL, Identifier
 
 from faceplate.app import create_app
-from faceplate.settings import Settings, load_settings
 from tests.browser.support import (
     CHROMIUM_ARGS,
     Served,
@@ -24,6 +23,7 @@ from tests.browser.support import (
     Ui,
     chromium_path,
     new_email,
+    page_settings,
     remember_email_script,
     screenshot_path,
 )
@@ -86,22 +86,6 @@ def mcp_url() -> Iterator[str]:
 def llm() -> Iterator[ScriptedLLM]:
     with ScriptedLLM() as server:
         yield server
-
-
-def page_settings(database_url: str, data_dir: Path, llm: ScriptedLLM, **env: str) -> Settings:
-    """Settings read as `serve` reads them, so settings that later changes add apply here."""
-    return load_settings(
-        {
-            "FACEPLATE_DATABASE_URL": database_url,
-            "FACEPLATE_DATA_DIR": str(data_dir),
-            "FACEPLATE_DB_POOL_MIN": "1",
-            "FACEPLATE_DB_POOL_TIMEOUT_S": "5",
-            "FACEPLATE_TOOL_TIMEOUT_S": "10",
-            "FACEPLATE_LLM_MODELS": f"{llm.model},{llm.model}-large",
-            **llm.env(),
-            **env,
-        }
-    )
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,7 @@ from playwright.sync_api import expect, sync_playwright
 from faceplate import migrate
 from faceplate.app import create_app
 from faceplate.embedded import start_embedded
-from tests.browser.conftest import page_settings
-from tests.browser.support import CHROMIUM_ARGS, chromium_path, remember_email_script
+from tests.browser.support import CHROMIUM_ARGS, chromium_path, page_settings, remember_email_script
 from tests.browser.tools_server import build_tools_server
 from tests.support.scripted_llm import ScriptedCall, ScriptedLLM
 from tests.tools.servers import serve_in_thread

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import Page
 
-from faceplate.settings import Settings
+from faceplate.settings import Settings, load_settings
 from tests.support.app import bearer, dev_token
 from tests.support.scripted_llm import ScriptedLLM
 
@@ -90,6 +90,22 @@ class Ui:
             assert response.status_code == 200, response.text
             items: list[dict[str, Any]] = response.json()["items"]
             return items
+
+
+def page_settings(database_url: str, data_dir: Path, llm: ScriptedLLM, **env: str) -> Settings:
+    """Settings read as `serve` reads them, so settings that later changes add apply here."""
+    return load_settings(
+        {
+            "FACEPLATE_DATABASE_URL": database_url,
+            "FACEPLATE_DATA_DIR": str(data_dir),
+            "FACEPLATE_DB_POOL_MIN": "1",
+            "FACEPLATE_DB_POOL_TIMEOUT_S": "5",
+            "FACEPLATE_TOOL_TIMEOUT_S": "10",
+            "FACEPLATE_LLM_MODELS": f"{llm.model},{llm.model}-large",
+            **llm.env(),
+            **env,
+        }
+    )
 
 
 def new_email() -> str:

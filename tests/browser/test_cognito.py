@@ -13,9 +13,8 @@ from cryptography.fernet import Fernet
 from playwright.sync_api import Browser, Page, expect
 
 from faceplate.app import create_app
-from tests.browser.conftest import page_settings
 from tests.browser.hosted_ui import HostedUi
-from tests.browser.support import Served, screenshot_path
+from tests.browser.support import Served, page_settings, screenshot_path
 from tests.support.jwks import DEFAULT_CLIENT_ID, JwksServer, SigningKey, new_signing_key
 from tests.support.scripted_llm import ScriptedLLM
 from tests.turns.live import LiveApp

@@ -15,12 +15,12 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from faceplate.app import create_app
-from tests.browser.conftest import page_settings
 from tests.browser.support import (
     Served,
     TcpProxy,
     Ui,
     new_email,
+    page_settings,
     remember_email_script,
     screenshot_path,
 )
