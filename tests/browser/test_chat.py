@@ -6,12 +6,12 @@ from playwright.sync_api import expect
 
 from tests.browser.support import Ui
 
-WORDS = [f"w{i} " for i in range(1, 31)]
+WORDS = [f"w{i} " for i in range(1, 41)]
 
 
 def test_the_page_signs_in_by_itself_and_streams_markdown(ui: Ui) -> None:
     ui.served.llm.reply_text(
-        ["Hello", " from", " the", " **model**", "\n\n- one\n", "- two"], delay_s=0.25
+        ["Hello", " from", " the", " **model**", "\n\n- one\n", "- two"], delay_s=0.3
     )
     ui.open()
     expect(ui.page.locator(".who .email")).to_have_text(ui.email)
