@@ -135,7 +135,7 @@ export class ConversationSocket {
     }
     if (frame.seq <= this.lastSeq) return; // a duplicate
     if (frame.seq !== this.lastSeq + 1) {
-      this._resync(`frames ${this.lastSeq + 1}–${frame.seq - 1} missing`);
+      this._resync(`frames ${this.lastSeq + 1} to ${frame.seq - 1} missing`);
       return;
     }
     this.lastSeq = frame.seq;
