@@ -12,7 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from mcp.server.transport_security import TransportSecuritySettings
-from playwright.sync_api import Browser, Playwright, sync_playwright
+from playwright.sync_api import Browser, Playwright, expect, sync_playwright
 from psycopg.sql import SQL, Identifier
 
 from faceplate.app import create_app
@@ -29,11 +29,13 @@ from tests.browser.support import (
 )
 from tests.browser.tools_server import build_tools_server
 from tests.conftest import TEMPLATE, with_database
+from tests.mcp_client.servers import serve_in_thread
 from tests.support.scripted_llm import ScriptedLLM
-from tests.tools.servers import serve_in_thread
 from tests.turns.live import LiveApp
 
 _ANY_HOST = TransportSecuritySettings(enable_dns_rebinding_protection=False)
+# Assertions wait as long as actions do: a streamed answer may take several seconds.
+expect.set_options(timeout=15_000)
 
 
 @pytest.fixture(scope="session")

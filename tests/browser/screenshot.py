@@ -18,8 +18,8 @@ from faceplate.app import create_app
 from faceplate.embedded import start_embedded
 from tests.browser.support import CHROMIUM_ARGS, chromium_path, page_settings, remember_email_script
 from tests.browser.tools_server import build_tools_server
+from tests.mcp_client.servers import serve_in_thread
 from tests.support.scripted_llm import ScriptedCall, ScriptedLLM
-from tests.tools.servers import serve_in_thread
 from tests.turns.live import LiveApp
 
 ANSWER = [
