@@ -165,9 +165,10 @@ class _PageEndpoint:
 def page_routes() -> list[BaseRoute]:
     """The page's routes; the app adds them after the REST routes, outside the OpenAPI table."""
     read = ("GET", "HEAD")
-    return [
-        Route("/", _PageEndpoint(index, read, dev_only=False)),
-        Route("/assets/{path:path}", _PageEndpoint(asset, read, dev_only=False)),
-        Route("/page/config", _PageEndpoint(page_config, read, dev_only=False)),
-        Route("/page/dev-token", _PageEndpoint(dev_token, ("POST",), dev_only=True)),
-    ]
+    endpoints = {
+        "/": _PageEndpoint(index, read, dev_only=False),
+        "/assets/{path:path}": _PageEndpoint(asset, read, dev_only=False),
+        "/page/config": _PageEndpoint(page_config, read, dev_only=False),
+        "/page/dev-token": _PageEndpoint(dev_token, ("POST",), dev_only=True),
+    }
+    return [Route(path, app, include_in_schema=False) for path, app in endpoints.items()]
