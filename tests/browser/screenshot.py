@@ -59,12 +59,12 @@ def main(target: Path) -> None:
                     ("Plan a weekend in Lisbon", "Day one: Alfama and the castle…"),
                     ("Explain keyset pagination", "Instead of OFFSET, remember the last key…"),
                 ]:
-                    page.get_by_role("link", name="New chat").click()
+                    page.get_by_role("link", name="New chat", exact=True).click()
                     llm.reply_text([reply])
                     page.get_by_label("Message").fill(question)
                     page.get_by_label("Message").press("Enter")
                     expect(page.locator(".msg.assistant[data-finish=stop]")).to_be_visible()
-                page.get_by_role("link", name="New chat").click()
+                page.get_by_role("link", name="New chat", exact=True).click()
                 llm.reply_tool_calls(
                     [ScriptedCall(name="calculator__add", arguments={"a": 2, "b": 3})],
                     text=["Let me add them."],

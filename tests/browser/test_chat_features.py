@@ -105,7 +105,7 @@ def test_usage_per_day_is_shown(ui: Ui) -> None:
 def test_search_finds_a_conversation_by_its_text(ui: Ui) -> None:
     ui.open()
     first_turn(ui, "tell me about zebras", "Striped.")
-    ui.page.get_by_role("link", name="New chat").click()
+    ui.page.get_by_role("link", name="New chat", exact=True).click()
     conversation_id = first_turn(ui, "and penguins", "Tuxedo birds, mostly in the south.")
     with ui.api() as http:
         item = http.get("/v1/conversations").json()["items"][0]

@@ -93,7 +93,7 @@ def test_a_tool_call_and_its_result_are_folded_under_the_step(ui: Ui) -> None:
         text=["Let me add."],
     )
     llm.reply_text(["It is ", "**5**."])
-    ui.page.get_by_role("link", name="New chat").click()
+    ui.page.get_by_role("link", name="New chat", exact=True).click()
     ui.send("what is 2 + 3?")
 
     step = ui.page.locator(".msg.assistant[data-finish=tool_calls]")
@@ -131,7 +131,7 @@ def test_a_call_waits_for_approval_and_runs_once_allowed(ui: Ui) -> None:
     llm.reply_text(["Deleted."])
     llm.reply_tool_calls([ScriptedCall(name=f"{SLUG}__delete_note", arguments={"name": "y"})])
     llm.reply_text(["Not deleted."])
-    ui.page.get_by_role("link", name="New chat").click()
+    ui.page.get_by_role("link", name="New chat", exact=True).click()
     ui.send("delete note x")
 
     card = ui.page.get_by_role("group", name="approval")
@@ -156,7 +156,7 @@ def test_a_server_question_is_a_form_whose_answer_reaches_the_tool(ui: Ui) -> No
     llm = ui.served.llm
     llm.reply_tool_calls([ScriptedCall(name=f"{SLUG}__ask_colour", arguments={})])
     llm.reply_text(["Noted."])
-    ui.page.get_by_role("link", name="New chat").click()
+    ui.page.get_by_role("link", name="New chat", exact=True).click()
     ui.send("ask me")
 
     form = ui.page.locator(".elicitation")
@@ -189,7 +189,7 @@ def test_connect_authorizes_a_server_that_needs_oauth(ui: Ui) -> None:
             pytest.skip(f"{reason}: configs have no oauth yet")
 
         ui.served.llm.reply_text(["Its tools are not there yet."])
-        ui.page.get_by_role("link", name="New chat").click()
+        ui.page.get_by_role("link", name="New chat", exact=True).click()
         ui.send("use the vault")
         card = ui.page.locator(".prompt.connect")
         expect(card).to_contain_text("Vault")

@@ -94,7 +94,7 @@ export class Sidebar {
   }
 
   _item(conversation, selected) {
-    const title = conversation.title || "New chat";
+    const title = conversation.title || "Untitled";
     const link = h("a", { href: `#/c/${conversation.id}`, class: "conversation-link" },
       h("span", { class: "title", text: title }),
       conversation.snippet ? h("span", { class: "snippet", text: conversation.snippet }) : null,
@@ -141,7 +141,7 @@ export class Sidebar {
   }
 
   async _delete(conversation) {
-    if (!window.confirm(`Delete "${conversation.title || "New chat"}" and its messages?`)) return;
+    if (!window.confirm(`Delete "${conversation.title || "Untitled"}" and its messages?`)) return;
     try {
       await this.app.api.deleteConversation(conversation.id);
       if (this.app.current() === conversation.id) this.app.navigate("#/new");
