@@ -20,6 +20,7 @@ from faceplate.db import lazy_database
 from faceplate.embedded import start_embedded
 from faceplate.errors import Unavailable
 from faceplate.mcp_client.sessions import McpSessionManager
+from faceplate.mcp_client.stdio.runtime import StdioRuntime, stdio_runtime
 from faceplate.routes.table import ROUTES
 from faceplate.routes.ws_limits import SocketLimits
 from faceplate.secrets import SecretBox, load_or_create_key
@@ -83,6 +84,16 @@ async def _watch_schema(state: AppState, url: str) -> None:
         await asyncio.sleep(_SCHEMA_POLL_S)
 
 
+def _stdio(settings: Settings) -> StdioRuntime | None:
+    """The stdio servers and their sandbox; `serve` has refused bad ones with one line."""
+    return stdio_runtime(
+        settings.mcp_stdio_servers,
+        settings.mcp_stdio_sandbox,
+        data_dir=settings.data_dir,
+        cognito=settings.auth == "cognito",
+    )
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     """The app; settings are read from the environment at start-up when not given."""
 
@@ -94,8 +105,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             url, min_size=s.db_pool_min, max_size=s.db_pool_max, timeout_s=s.db_pool_timeout_s
         )
         box = SecretBox(s.secret_key or load_or_create_key(s.data_dir))
+        stdio = await asyncio.to_thread(_stdio, s)
         sessions = McpSessionManager(
-            stdio_commands=s.mcp_stdio_commands, allow_private=s.mcp_allow_private
+            allow_private=s.mcp_allow_private,
+            stdio=stdio,
+            stdio_max_per_user=s.mcp_stdio_max_per_user,
+            stdio_max_total=s.mcp_stdio_max_total,
         )
         model = build_model(
             s.llm, base_url=s.llm_base_url, api_key=s.llm_api_key, model=s.llm_model
@@ -104,7 +119,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             db,
             box,
             sessions,
-            stdio_commands=s.mcp_stdio_commands,
+            stdio_servers=None if stdio is None else stdio.servers,
             allow_private=s.mcp_allow_private,
             tool_timeout_s=s.tool_timeout_s,
         )

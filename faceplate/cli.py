@@ -62,10 +62,27 @@ def _migrate_at_start(url: str) -> None:
         _log.info("migrations: none pending, the schema is at %s", max(migrate.migration_ids()))
 
 
+def _check_stdio(settings: Settings) -> None:
+    """Refuse a bad stdio servers file, or a sandbox asked for that does not work."""
+    from faceplate.mcp_client.stdio.runtime import StdioSetupError, stdio_runtime
+
+    try:
+        stdio_runtime(
+            settings.mcp_stdio_servers,
+            settings.mcp_stdio_sandbox,
+            data_dir=settings.data_dir,
+            cognito=False,  # the app warns when it starts
+        )
+    except StdioSetupError as e:
+        print(f"faceplate: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = _settings()
+    _check_stdio(settings)
     log_config = _log_config()
     logging.config.dictConfig(log_config)
     if args.workers > 1 and not args.reload:

@@ -6,12 +6,13 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final, Literal, cast
 
 import msgspec
 
 AuthMode = Literal["dev", "cognito"]
 LlmKind = Literal["openai", "anthropic", "echo"]
+StdioSandbox = Literal["auto", "bwrap", "none"]
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are a helpful assistant. Use the tools you are offered when they help, "
@@ -38,7 +39,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     max_tool_rounds: int = 8
     tool_timeout_s: float = 60.0
-    mcp_stdio_commands: tuple[str, ...] = ()
+    # stdio MCP servers: the operator's list (a JSON file), their sandbox, how many at once.
+    mcp_stdio_servers: Path | None = None
+    mcp_stdio_sandbox: StdioSandbox = "auto"
+    mcp_stdio_max_per_user: int = 8
+    mcp_stdio_max_total: int = 64
     mcp_allow_private: bool = True
     db_pool_min: int = 5
     db_pool_max: int = 20
@@ -144,7 +149,14 @@ def cognito_domain(raw: str | None) -> str | None:
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and check every setting; raise SettingsError on the first invalid one."""
     env = os.environ if env is None else env
+    if "FACEPLATE_MCP_STDIO_COMMANDS" in env:
+        raise SettingsError(
+            "FACEPLATE_MCP_STDIO_COMMANDS is gone: list the stdio servers users may run in a "
+            "JSON file named by FACEPLATE_MCP_STDIO_SERVERS (see the README)"
+        )
     auth = _choice(env, "FACEPLATE_AUTH", "dev", ("dev", "cognito"))
+    sandbox = _choice(env, "FACEPLATE_MCP_STDIO_SANDBOX", "auto", ("auto", "bwrap", "none"))
+    servers_file = _opt(env, "FACEPLATE_MCP_STDIO_SERVERS")
     llm = _choice(env, "FACEPLATE_LLM", "echo", ("openai", "anthropic", "echo"))
     settings = Settings(
         database_url=_opt(env, "FACEPLATE_DATABASE_URL"),
@@ -161,7 +173,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         system_prompt=env.get("FACEPLATE_SYSTEM_PROMPT") or DEFAULT_SYSTEM_PROMPT,
         max_tool_rounds=_int(env, "FACEPLATE_MAX_TOOL_ROUNDS", 8, low=0),
         tool_timeout_s=_float(env, "FACEPLATE_TOOL_TIMEOUT_S", 60.0),
-        mcp_stdio_commands=_csv(env.get("FACEPLATE_MCP_STDIO_COMMANDS", "")),
+        mcp_stdio_servers=None if servers_file is None else Path(servers_file),
+        mcp_stdio_sandbox=cast(StdioSandbox, sandbox),
+        mcp_stdio_max_per_user=_int(env, "FACEPLATE_MCP_STDIO_MAX_PER_USER", 8, low=1),
+        mcp_stdio_max_total=_int(env, "FACEPLATE_MCP_STDIO_MAX_TOTAL", 64, low=1),
         mcp_allow_private=_bool(env, "FACEPLATE_MCP_ALLOW_PRIVATE", auth == "dev"),
         db_pool_min=_int(env, "FACEPLATE_DB_POOL_MIN", 5, low=0),
         db_pool_max=_int(env, "FACEPLATE_DB_POOL_MAX", 20, low=1),

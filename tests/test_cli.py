@@ -130,3 +130,69 @@ def test_serve_says_where_the_embedded_database_lives(
     lines = _serve_until_started({"FACEPLATE_DATA_DIR": str(tmp_path)})
     assert any(f"its data lives in {tmp_path.resolve() / 'pgdata'}" in line for line in lines)
     assert any("migrations applied:" in line for line in lines), lines
+
+
+def _refused(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode == 2, done.stderr
+    line = done.stderr.strip()
+    assert line.count("\n") == 0, line
+    assert line.startswith("faceplate: ")
+    return line
+
+
+def test_serve_refuses_the_old_stdio_commands_setting_naming_the_new_one(tmp_path: Path) -> None:
+    env = {"FACEPLATE_MCP_STDIO_COMMANDS": "npx", "FACEPLATE_DATA_DIR": str(tmp_path)}
+    assert "FACEPLATE_MCP_STDIO_SERVERS" in _refused(_faceplate("serve", env=env))
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        ("[{", "not valid JSON"),
+        ('{"command": "npx"}', "Expected `array`"),
+        ('[{"command": "npx", "argv": []}]', "unknown field `argv`"),
+        ('[{"command": "no-such-command-here"}]', "not found"),
+        ('[{"command": "python3", "env": ["TOKEN", "LD_PRELOAD"]}]', "LD_PRELOAD"),
+        ('[{"command": "python3", "env": ["NODE_OPTIONS"]}]', "NODE_OPTIONS"),
+        ('[{"command": "python3"}, {"command": "python3"}]', "same command and args"),
+        ('[{"command": "python3", "paths": ["relative/dir"]}]', "absolute"),
+        ('[{"command": "python3", "limits": {"cpu_s": -1}}]', "limits.cpu_s"),
+    ],
+)
+def test_serve_refuses_a_bad_stdio_servers_file_in_one_line(
+    tmp_path: Path, content: str, reason: str
+) -> None:
+    servers = tmp_path / "servers.json"
+    servers.write_text(content)
+    env = {"FACEPLATE_MCP_STDIO_SERVERS": str(servers), "FACEPLATE_DATA_DIR": str(tmp_path)}
+    line = _refused(_faceplate("serve", env=env))
+    assert "FACEPLATE_MCP_STDIO_SERVERS" in line
+    assert reason in line
+
+
+def test_serve_refuses_a_servers_file_showing_the_data_dir(tmp_path: Path) -> None:
+    servers = tmp_path / "servers.json"
+    servers.write_text(f'[{{"command": "python3", "paths": ["{tmp_path}"]}}]')
+    env = {"FACEPLATE_MCP_STDIO_SERVERS": str(servers), "FACEPLATE_DATA_DIR": str(tmp_path / "d")}
+    assert "no stdio server may see" in _refused(_faceplate("serve", env=env))
+
+
+def test_serve_refuses_a_missing_servers_file(tmp_path: Path) -> None:
+    env = {
+        "FACEPLATE_MCP_STDIO_SERVERS": str(tmp_path / "nope.json"),
+        "FACEPLATE_DATA_DIR": str(tmp_path),
+    }
+    assert "cannot read" in _refused(_faceplate("serve", env=env))
+
+
+def test_serve_refuses_the_bwrap_sandbox_when_bwrap_is_not_installed(tmp_path: Path) -> None:
+    no_bwrap = tmp_path / "bin"
+    no_bwrap.mkdir()
+    env = {
+        "FACEPLATE_MCP_STDIO_SANDBOX": "bwrap",
+        "FACEPLATE_DATA_DIR": str(tmp_path),
+        "PATH": str(no_bwrap),
+    }
+    line = _refused(_faceplate("serve", env=env))
+    assert "bwrap is not installed" in line
+    assert "FACEPLATE_MCP_STDIO_SANDBOX" in line

@@ -20,12 +20,42 @@ def test_defaults_need_nothing() -> None:
     assert settings.max_tool_rounds == 8
     assert settings.tool_timeout_s == 60.0
     assert settings.mcp_allow_private is True
-    assert settings.mcp_stdio_commands == ()
+    assert settings.mcp_stdio_servers is None
+    assert settings.mcp_stdio_sandbox == "auto"
+    assert (settings.mcp_stdio_max_per_user, settings.mcp_stdio_max_total) == (8, 64)
 
 
-def test_stdio_commands_ignore_spaces_around_commas() -> None:
-    settings = load_settings({"FACEPLATE_MCP_STDIO_COMMANDS": " npx , uvx,, python3 "})
-    assert settings.mcp_stdio_commands == ("npx", "uvx", "python3")
+def test_stdio_settings_are_read() -> None:
+    settings = load_settings(
+        {
+            "FACEPLATE_MCP_STDIO_SERVERS": " /etc/faceplate/stdio.json ",
+            "FACEPLATE_MCP_STDIO_SANDBOX": "BWRAP",
+            "FACEPLATE_MCP_STDIO_MAX_PER_USER": "2",
+            "FACEPLATE_MCP_STDIO_MAX_TOTAL": "10",
+        }
+    )
+    assert settings.mcp_stdio_servers == Path("/etc/faceplate/stdio.json")
+    assert settings.mcp_stdio_sandbox == "bwrap"
+    assert (settings.mcp_stdio_max_per_user, settings.mcp_stdio_max_total) == (2, 10)
+
+
+@pytest.mark.parametrize("value", ["npx,uvx", ""])
+def test_the_old_stdio_commands_setting_is_refused_naming_the_new_one(value: str) -> None:
+    with pytest.raises(SettingsError, match="FACEPLATE_MCP_STDIO_SERVERS"):
+        load_settings({"FACEPLATE_MCP_STDIO_COMMANDS": value})
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("FACEPLATE_MCP_STDIO_SANDBOX", "docker"),
+        ("FACEPLATE_MCP_STDIO_MAX_PER_USER", "0"),
+        ("FACEPLATE_MCP_STDIO_MAX_TOTAL", "many"),
+    ],
+)
+def test_bad_stdio_settings_are_refused_naming_them(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        load_settings({name: value})
 
 
 def test_cognito_derives_issuer_and_jwks_from_the_pool_id() -> None:

@@ -1,15 +1,14 @@
-"""Which MCP server URLs and stdio commands a user may connect to."""
+"""Which MCP server URLs a user may connect to (stdio servers: see faceplate.mcp_client.stdio)."""
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
 import socket
-from collections.abc import Sequence
 from typing import Final
 from urllib.parse import urlsplit
 
-from faceplate.mcp_client.errors import CommandNotAllowed, RefusedAddress, ToolUnavailable
+from faceplate.mcp_client.errors import RefusedAddress, ToolUnavailable
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -66,12 +65,6 @@ async def allowed_addresses(host: str, port: int) -> list[IPAddress]:
         if ip not in addresses:
             addresses.append(ip)
     return addresses
-
-
-def check_command(command: str, allowed: Sequence[str]) -> None:
-    """Refuse a stdio command that is not exactly one of the allowed commands."""
-    if not command or command not in allowed:
-        raise CommandNotAllowed(f"stdio command {command!r} is not allowed on this server")
 
 
 def refusal(ip: IPAddress) -> str | None:

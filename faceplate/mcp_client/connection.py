@@ -18,7 +18,7 @@ from mcp.client import Client
 from faceplate.mcp_client.errors import ToolUnavailable
 from faceplate.mcp_client.results import describe_failure
 from faceplate.mcp_client.transports import ConnectPolicy, open_client
-from faceplate.structs import McpServerConfig
+from faceplate.structs import McpServerConfig, StdioConfig
 
 _log = logging.getLogger(__name__)
 
@@ -35,8 +35,13 @@ class Connection:
         config: McpServerConfig,
         policy: ConnectPolicy,
         connect_timeout_s: float,
+        *,
+        user_id: UUID | None = None,
     ) -> None:
         self.config_id = config_id
+        self.user_id = user_id
+        self.stdio = isinstance(config, StdioConfig)
+        self.lost_reason: str | None = None  # how the server went away, when it is known
         self.in_flight = 0
         self.last_used = time.monotonic()
         self._client: Client | None = None
@@ -52,6 +57,11 @@ class Connection:
     @property
     def usable(self) -> bool:
         return not (self._lost or self._close.is_set() or self._task.done())
+
+    @property
+    def finished(self) -> bool:
+        """Its runner has ended: whatever it started (a stdio process) is gone."""
+        return self._task.done()
 
     @property
     def ended(self) -> bool:
@@ -80,9 +90,11 @@ class Connection:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    def _mark_lost(self) -> None:
+    def _mark_lost(self, reason: str | None) -> None:
         if not self._lost and not self._close.is_set():
-            _log.info("MCP connection of config %s was lost", self.config_id)
+            self.lost_reason = reason
+            why = f": {reason}" if reason else ""
+            _log.info("MCP connection of config %s was lost%s", self.config_id, why)
         self._lost = True
 
     async def _run(
@@ -95,7 +107,9 @@ class Connection:
                 if self._close.is_set():
                     scope.cancel()
                 async with AsyncExitStack() as stack:
-                    client = await open_client(stack, config, policy, self._mark_lost)
+                    client = await open_client(
+                        stack, self.config_id, config, policy, self._mark_lost
+                    )
                     scope.deadline = math.inf
                     self._client = client
                     self._ready.set()
@@ -109,7 +123,7 @@ class Connection:
                     else f"MCP server did not connect within {connect_timeout_s:g} s"
                 )
         except Exception as exc:
-            self._error = exc
+            self._error = exc if self.lost_reason is None else ToolUnavailable(self.lost_reason)
             if self._ready.is_set():
                 reason = describe_failure(exc)
                 _log.warning("MCP session of config %s ended: %s", self.config_id, reason)

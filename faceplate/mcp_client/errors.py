@@ -22,7 +22,7 @@ class RefusedAddress(ToolError, Invalid):
 
 
 class CommandNotAllowed(ToolError, Invalid):
-    """The stdio command is not allowed."""
+    """The stdio server is not one the operator offers."""
 
 
 class ToolUnavailable(ToolError, UpstreamError):

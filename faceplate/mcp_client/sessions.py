@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any, Final, Self, TypeVar
 from uuid import UUID
@@ -20,8 +20,10 @@ from faceplate.agents.base import ToolSpec
 from faceplate.mcp_client.connection import Connection
 from faceplate.mcp_client.errors import ToolError, ToolUnavailable
 from faceplate.mcp_client.results import describe_failure, error_result, tool_result
+from faceplate.mcp_client.stdio.caps import Live, make_room
+from faceplate.mcp_client.stdio.runtime import StdioRuntime
 from faceplate.mcp_client.transports import ConnectPolicy
-from faceplate.structs import McpServerConfig, ToolResult
+from faceplate.structs import McpServerConfig, StdioConfig, ToolResult
 
 _log = logging.getLogger(__name__)
 
@@ -44,18 +46,24 @@ class McpSessionManager:
     """Live MCP sessions of every user; one per app, entered (or `aclose`d) in its lifespan.
 
     Each connection belongs to a runner task that opens and closes it, so a hanging server only
-    holds its own callers. Idle sessions close after `idle_timeout_s`.
+    holds its own callers. Idle sessions close after `idle_timeout_s`. stdio servers run as
+    `stdio` says (None: refused), at most `stdio_max_per_user` per user and `stdio_max_total`
+    in all at once.
     """
 
     def __init__(
         self,
         *,
         allow_private: bool,
-        stdio_commands: Sequence[str] = (),
+        stdio: StdioRuntime | None = None,
+        stdio_max_per_user: int = 8,
+        stdio_max_total: int = 64,
         idle_timeout_s: float = 300.0,
         connect_timeout_s: float = 30.0,
     ) -> None:
-        self._policy = ConnectPolicy(allow_private=allow_private, stdio_commands=(*stdio_commands,))
+        self._policy = ConnectPolicy(allow_private=allow_private, stdio=stdio)
+        self._stdio_max_per_user = stdio_max_per_user
+        self._stdio_max_total = stdio_max_total
         self._idle_timeout_s = idle_timeout_s
         self._connect_timeout_s = connect_timeout_s
         self._connections: dict[SessionKey, Connection] = {}
@@ -173,6 +181,8 @@ class McpSessionManager:
         """Run `op` on the live connection, opening it if needed; once more if it had gone."""
         key = (user_id, config_id, fingerprint(config))
         for attempt in range(2):
+            if isinstance(config, StdioConfig):
+                await self._admit_stdio(key)
             connection = self._connection(key, config)
             connection.in_flight += 1
             try:
@@ -185,6 +195,8 @@ class McpSessionManager:
                 if attempt == 0 and (gone or (lost and idempotent)):
                     _log.info("MCP connection of config %s had gone; reconnecting", config_id)
                     continue
+                if lost and connection.lost_reason is not None:
+                    raise ToolUnavailable(connection.lost_reason) from exc
                 raise
             finally:
                 connection.in_flight -= 1
@@ -199,11 +211,38 @@ class McpSessionManager:
             return connection
         if connection is not None:
             self._discard(connection)
-        connection = Connection(key[1], config, self._policy, self._connect_timeout_s)
+        connection = Connection(
+            key[1], config, self._policy, self._connect_timeout_s, user_id=key[0]
+        )
         self._connections[key] = connection
         if self._sweeper is None:
             self._sweeper = asyncio.create_task(self._sweep(), name="mcp-session-sweeper")
         return connection
+
+    async def _admit_stdio(self, key: SessionKey) -> None:
+        """Room for this key's stdio process, unless it runs already: closes idle ones at a cap
+        (and waits until they are gone); ToolUnavailable when every one is busy."""
+        while True:
+            current = self._connections.get(key)
+            if current is not None and current.usable:
+                return
+            for connection in list(self._connections.values()):
+                if connection.stdio and not connection.usable:
+                    self._discard(connection)
+            live = [
+                Live(c, c.user_id, c.in_flight == 0, c in self._closing, c.last_used)
+                for c in {*self._connections.values(), *self._closing}
+                if c.stdio and not c.finished
+            ]
+            room = make_room(
+                key[0], live, per_user=self._stdio_max_per_user, total=self._stdio_max_total
+            )
+            if room is None:
+                return
+            for connection in room.close:
+                _log.info("closing an idle stdio MCP server to make room for another")
+                self._discard(connection)
+            await asyncio.gather(*(c.wait_closed() for c in room.wait))
 
     def _discard(self, connection: Connection) -> None:
         """Forget a connection and close it; `aclose` still waits for it to be gone."""

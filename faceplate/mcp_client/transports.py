@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import contextvars
-import os
-import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from types import TracebackType
-from typing import Final, Self, TextIO
+from typing import Final, Self
+from uuid import UUID
 
 import anyio
 import httpx2
@@ -17,74 +16,76 @@ import msgspec
 from mcp.client import Client
 from mcp.client._transport import ReadStream, TransportStreams
 from mcp.client.sse import sse_client
-from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.message import SessionMessage
 
-from faceplate.mcp_client.addresses import check_command, check_url_async
+from faceplate.mcp_client.addresses import check_url_async
 from faceplate.mcp_client.guard import guarded_client
+from faceplate.mcp_client.stdio.runtime import StdioRuntime
+from faceplate.mcp_client.stdio.servers import stdio_refused
+from faceplate.mcp_client.stdio.transport import StdioTransport
 from faceplate.structs import HttpConfig, McpServerConfig, SseConfig, StdioConfig
 
 CLIENT_INFO: Final = types.Implementation(name="faceplate", version="0.1.0")
 
-# Besides these, the SDK passes HOME, LOGNAME, PATH, SHELL, TERM and USER to stdio servers.
-_STDIO_INHERITED_ENV: Final = ("LANG", "LC_ALL", "LC_CTYPE", "TZ")
 _HTTP_TIMEOUT: Final = httpx2.Timeout(30.0, read=300.0)
+
+OnLost = Callable[[str | None], None]
 
 
 class ConnectPolicy(msgspec.Struct, frozen=True, kw_only=True):
-    """Where users may connect: private addresses or not, and the stdio commands allowed."""
+    """Where users may connect: private addresses or not, and the stdio servers offered."""
 
     allow_private: bool
-    stdio_commands: tuple[str, ...] = ()
+    stdio: StdioRuntime | None = None
 
 
 async def open_client(
     stack: AsyncExitStack,
+    config_id: UUID,
     config: McpServerConfig,
     policy: ConnectPolicy,
-    on_lost: Callable[[], None],
+    on_lost: OnLost,
 ) -> Client:
     """Connect and negotiate; what it opens is pushed on `stack`, exited by the caller's task.
 
-    The URL is checked (and resolved) again on every connect. `on_lost` is called once the
-    connection's incoming stream ends: the server went away or the transport broke.
+    The URL (or the stdio entry) is checked again on every connect. `on_lost(reason)` is called
+    once the connection's incoming stream ends: the server went away or the transport broke;
+    `reason` says how when the transport knows (a stdio server's exit), else None.
     """
-    transport = await _transport(stack, config, policy)
-    client = Client(_watched(transport, on_lost), cache=None, client_info=CLIENT_INFO)
+    transport, reason = await _transport(stack, config_id, config, policy)
+    watched = _watched(transport, lambda: on_lost(reason()))
+    client = Client(watched, cache=None, client_info=CLIENT_INFO)
     await stack.enter_async_context(client)
     return client
 
 
+def _no_reason() -> str | None:
+    return None
+
+
 async def _transport(
-    stack: AsyncExitStack, config: McpServerConfig, policy: ConnectPolicy
-) -> AbstractAsyncContextManager[TransportStreams]:
+    stack: AsyncExitStack, config_id: UUID, config: McpServerConfig, policy: ConnectPolicy
+) -> tuple[AbstractAsyncContextManager[TransportStreams], Callable[[], str | None]]:
     match config:
         case HttpConfig(url=url, headers=headers):
             await check_url_async(url, allow_private=policy.allow_private)
             make_client = httpx2.AsyncClient if policy.allow_private else guarded_client
             http = make_client(headers=dict(headers), timeout=_HTTP_TIMEOUT)
             await stack.enter_async_context(http)
-            return streamable_http_client(url, http_client=http)
+            return streamable_http_client(url, http_client=http), _no_reason
         case SseConfig(url=url, headers=headers):
             await check_url_async(url, allow_private=policy.allow_private)
             if policy.allow_private:
-                return sse_client(url, headers=dict(headers))
-            return sse_client(url, headers=dict(headers), httpx_client_factory=guarded_client)
-        case StdioConfig(command=command, args=args, env=env):
-            check_command(command, policy.stdio_commands)
-            inherited = {k: os.environ[k] for k in _STDIO_INHERITED_ENV if k in os.environ}
-            params = StdioServerParameters(command=command, args=list(args), env=inherited | env)
-            return stdio_client(params, errlog=_errlog(stack))
-
-
-def _errlog(stack: AsyncExitStack) -> TextIO:
-    """Where a stdio server's stderr goes: ours when it is a real file, else nowhere."""
-    try:
-        sys.stderr.fileno()
-    except (AttributeError, OSError, ValueError):
-        return stack.enter_context(open(os.devnull, "w"))
-    return sys.stderr
+                return sse_client(url, headers=dict(headers)), _no_reason
+            sse = sse_client(url, headers=dict(headers), httpx_client_factory=guarded_client)
+            return sse, _no_reason
+        case StdioConfig():
+            if policy.stdio is None:
+                raise stdio_refused()
+            policy.stdio.match(config)  # the entry may be gone since the config was saved
+            stdio = StdioTransport(policy.stdio, config, config_id)
+            return stdio.connect(), lambda: stdio.failure
 
 
 @asynccontextmanager

@@ -4,7 +4,6 @@ their live tools, and the tools each turn offers from a user's enabled configs."
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
 from typing import Final
 from uuid import UUID
 
@@ -15,10 +14,11 @@ from faceplate.api.pages import CursorCodec, Page, page_of
 from faceplate.api.schemas import CreateMcpConfig, PatchMcpConfig, ToolInfo, ToolList
 from faceplate.db import Database
 from faceplate.errors import NotFound
-from faceplate.mcp_client.addresses import check_command, check_url_async
+from faceplate.mcp_client.addresses import check_url_async
 from faceplate.mcp_client.catalog import ListingFailures, McpToolSource, ToolSource
 from faceplate.mcp_client.errors import ToolUnavailable
 from faceplate.mcp_client.sessions import McpSessionManager
+from faceplate.mcp_client.stdio.servers import StdioServers, stdio_refused
 from faceplate.queries import mcp_configs as q
 from faceplate.secrets import SecretBox, keep_redacted, redact
 from faceplate.structs import McpConfig, McpServerConfig, StdioConfig, User
@@ -41,21 +41,23 @@ class McpConfigs:
         box: SecretBox,
         sessions: McpSessionManager,
         *,
-        stdio_commands: Sequence[str],
+        stdio_servers: StdioServers | None,
         allow_private: bool,
         tool_timeout_s: float,
     ) -> None:
         self._db = db
         self._box = box
         self._sessions = sessions
-        self._stdio_commands = tuple(stdio_commands)
+        self._stdio_servers = stdio_servers
         self._allow_private = allow_private
         self._tool_timeout_s = tool_timeout_s
         self._failures = ListingFailures()
 
     async def _check(self, config: McpServerConfig) -> None:
         if isinstance(config, StdioConfig):
-            check_command(config.command, self._stdio_commands)
+            if self._stdio_servers is None:
+                raise stdio_refused()
+            self._stdio_servers.match(config)
         else:
             # A name that does not resolve today is checked again on every connect.
             with contextlib.suppress(ToolUnavailable):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -17,6 +16,7 @@ from starlette.testclient import TestClient
 from faceplate.app import create_app
 from tests.integration.helpers import AppFactory, EventRecorder
 from tests.mcp_client.servers import recording, serve_in_thread
+from tests.mcp_client.stdio_support import TOOLBOX_SERVER, entry, write_servers
 from tests.mcp_client.toolbox import build_server
 from tests.support.app import dev_settings
 from tests.support.scripted_llm import ScriptedLLM
@@ -71,6 +71,7 @@ def make_app(database_url: str, tmp_path: Path, llm: ScriptedLLM) -> Iterator[Ap
 
     Every app made shares the data dir of the `alice` fixture, so her token is accepted.
     """
+    servers = write_servers(tmp_path / "servers.json", [entry(TOOLBOX_SERVER)])
     with ExitStack() as stack:
 
         def make(**overrides: Any) -> TestClient:
@@ -79,7 +80,7 @@ def make_app(database_url: str, tmp_path: Path, llm: ScriptedLLM) -> Iterator[Ap
                 "llm_base_url": llm.base_url,
                 "llm_api_key": "test-key",
                 "llm_model": llm.model,
-                "mcp_stdio_commands": (sys.executable,),
+                "mcp_stdio_servers": servers,
                 "tool_timeout_s": 10.0,
                 **overrides,
             }

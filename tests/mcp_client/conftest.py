@@ -5,13 +5,16 @@ from __future__ import annotations
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 from mcp.server.transport_security import TransportSecuritySettings
 
 from faceplate.mcp_client.sessions import McpSessionManager
+from faceplate.mcp_client.stdio.runtime import StdioRuntime
 from faceplate.structs import HttpConfig, SseConfig, StdioConfig
 from tests.mcp_client.servers import HERE, LEGACY_PREFIX, ServerProcess, recording, serve_in_thread
+from tests.mcp_client.stdio_support import TOOLBOX_SERVER, entry, runtime
 from tests.mcp_client.toolbox import Recorder, build_server
 
 # The tests reach the servers under made-up names too (see test_guard.py).
@@ -48,8 +51,15 @@ def server_process() -> Iterator[ServerProcess]:
 
 
 @pytest.fixture
-async def manager() -> AsyncIterator[McpSessionManager]:
-    async with McpSessionManager(allow_private=True, stdio_commands=[sys.executable]) as m:
+def stdio(tmp_path: Path) -> StdioRuntime:
+    """The toolbox server as the one stdio server offered, run without a sandbox: these tests
+    kill it by pid (the sandbox's own tests are in test_stdio_sandbox.py)."""
+    return runtime(tmp_path, [entry(TOOLBOX_SERVER, env=["MCP_TEST_EVENTS", "API_TOKEN"])])
+
+
+@pytest.fixture
+async def manager(stdio: StdioRuntime) -> AsyncIterator[McpSessionManager]:
+    async with McpSessionManager(allow_private=True, stdio=stdio) as m:
         yield m
 
 

@@ -180,7 +180,7 @@ async def test_killed_stdio_server_mid_call_then_reconnects(
     result = await asyncio.wait_for(task, 5)
 
     assert result.is_error is True
-    assert text(result) == "the connection to the MCP server was lost"
+    assert text(result) == "the stdio MCP server was killed by signal SIGKILL"
     again = await call(manager, stdio_config, "pid")
     assert again.is_error is False
     assert int(text(again)) != pid
@@ -224,7 +224,7 @@ async def test_killed_http_server_mid_call_then_reconnects(
 
 @pytest.fixture
 async def strict_manager() -> AsyncIterator[McpSessionManager]:
-    async with McpSessionManager(allow_private=False, stdio_commands=()) as m:
+    async with McpSessionManager(allow_private=False, stdio=None) as m:
         yield m
 
 
@@ -234,8 +234,8 @@ async def test_stdio_refused_when_not_allowed(
     result = await call(strict_manager, stdio_config, "pid")
 
     assert result.is_error is True
-    assert "is not allowed" in text(result)
-    with pytest.raises(ToolUnavailable, match="is not allowed"):
+    assert text(result) == "config.command: this server offers no stdio MCP servers"
+    with pytest.raises(ToolUnavailable, match="offers no stdio MCP servers"):
         await strict_manager.list_tools(USER, CONFIG_ID, stdio_config)
 
 

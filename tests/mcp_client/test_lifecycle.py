@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import httpx2
 import msgspec
 import pytest
 
 from faceplate.mcp_client.sessions import McpSessionManager
+from faceplate.mcp_client.stdio.runtime import StdioRuntime
 from faceplate.structs import HttpConfig, McpServerConfig, StdioConfig
 from tests.mcp_client.support import CONFIG_ID, USER, call, eventually, process_gone, text
 from tests.mcp_client.toolbox import Recorder
@@ -128,17 +128,17 @@ async def test_close_config_ends_the_stdio_process(
     assert process_gone(pid)
 
 
-async def test_aclose_ends_the_stdio_process(stdio_config: StdioConfig) -> None:
-    async with McpSessionManager(allow_private=True, stdio_commands=[sys.executable]) as manager:
+async def test_aclose_ends_the_stdio_process(
+    stdio: StdioRuntime, stdio_config: StdioConfig
+) -> None:
+    async with McpSessionManager(allow_private=True, stdio=stdio) as manager:
         pid = int(text(await call(manager, stdio_config, "pid")))
 
     assert process_gone(pid)
 
 
-async def test_idle_session_is_closed(stdio_config: StdioConfig) -> None:
-    async with McpSessionManager(
-        allow_private=True, stdio_commands=[sys.executable], idle_timeout_s=0.3
-    ) as manager:
+async def test_idle_session_is_closed(stdio: StdioRuntime, stdio_config: StdioConfig) -> None:
+    async with McpSessionManager(allow_private=True, stdio=stdio, idle_timeout_s=0.3) as manager:
         pid = int(text(await call(manager, stdio_config, "pid")))
 
         await eventually(lambda: process_gone(pid))
@@ -159,11 +159,10 @@ async def test_stdio_env_is_the_configs_over_a_minimal_one(
     manager: McpSessionManager, stdio_config: StdioConfig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("FACEPLATE_PARENT_SECRET", "do-not-leak")
-    config = msgspec.structs.replace(stdio_config, env={"API_TOKEN": "t0ken", "HOME": "/nowhere"})
+    config = msgspec.structs.replace(stdio_config, env={"API_TOKEN": "t0ken"})
 
     env = json.loads(text(await call(manager, config, "environment")))
 
     assert env["API_TOKEN"] == "t0ken"
-    assert env["HOME"] == "/nowhere"
     assert "PATH" in env
     assert "FACEPLATE_PARENT_SECRET" not in env

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -15,6 +16,7 @@ from faceplate.app import create_app
 from faceplate.secrets import SecretBox, load_or_create_key
 from faceplate.settings import Settings
 from faceplate.structs import McpServerConfig
+from tests.mcp_client.stdio_support import write_servers
 from tests.routes.helpers import Headers, assert_error, stored_config
 from tests.support.app import dev_settings
 
@@ -39,6 +41,12 @@ STDIO_CONFIG: dict[str, Any] = {
     "args": ["-m", "some_mcp_server", "--verbose"],
     "env": {"API_TOKEN": ENV_SECRET, "OTHER_TOKEN": OTHER_HEADER_SECRET},
 }
+# The operator's entry that STDIO_CONFIG matches.
+STDIO_SERVER: dict[str, Any] = {
+    "command": "python3",
+    "args": ["-m", "some_mcp_server", "--verbose"],
+    "env": ["API_TOKEN", "OTHER_TOKEN"],
+}
 CONFIGS = {"streamable_http": HTTP_CONFIG, "sse": SSE_CONFIG, "stdio": STDIO_CONFIG}
 SECRETS = (HEADER_SECRET, OTHER_HEADER_SECRET, ENV_SECRET)
 
@@ -59,8 +67,13 @@ def make_client(settings: Settings) -> Iterator[ClientFactory]:
 
 
 @pytest.fixture
-def stdio_client(make_client: ClientFactory) -> TestClient:
-    return make_client(mcp_stdio_commands=("python3",))
+def servers_file(tmp_path: Path) -> Path:
+    return write_servers(tmp_path / "servers.json", [STDIO_SERVER])
+
+
+@pytest.fixture
+def stdio_client(make_client: ClientFactory, servers_file: Path) -> TestClient:
+    return make_client(mcp_stdio_servers=servers_file)
 
 
 @pytest.fixture
@@ -265,21 +278,72 @@ def test_name_of_100_chars_is_accepted(client: TestClient, alice: Headers) -> No
 # --- what may be connected to -------------------------------------------------------------------
 
 
-def test_stdio_command_not_allowed_is_a_validation_error(
+REFUSED_STDIO = [
+    ({"command": "sh"}, "config.command"),
+    ({"command": "/usr/bin/python3"}, "config.command"),
+    ({"args": ["-m", "some_mcp_server"]}, "config.args"),
+    ({"args": ["-m", "some_mcp_server", "--verbose", "-c", "import os"]}, "config.args"),
+    ({"args": []}, "config.args"),
+    ({"env": {"API_TOKEN": "x", "EXTRA_KEY": "y"}}, "config.env.EXTRA_KEY"),
+    ({"env": {"LD_PRELOAD": "/tmp/evil.so"}}, "config.env.LD_PRELOAD"),
+    ({"env": {"NODE_OPTIONS": "--require /tmp/x.js"}}, "config.env.NODE_OPTIONS"),
+    ({"env": {"PYTHONSTARTUP": "/tmp/x.py"}}, "config.env.PYTHONSTARTUP"),
+    ({"env": {"npm_config_registry": "https://evil.example"}}, "config.env.npm_config_registry"),
+    ({"env": {"PATH": "/tmp"}}, "config.env.PATH"),
+    ({"env": {"API_TOKEN": "with\u0000nul"}}, "config.env.API_TOKEN"),
+]
+
+
+@pytest.mark.parametrize(("change", "field"), REFUSED_STDIO)
+def test_stdio_config_unlike_every_offered_server_is_a_422_naming_the_field(
+    stdio_client: TestClient, alice: Headers, change: dict[str, Any], field: str
+) -> None:
+    config = {**STDIO_CONFIG, **change}
+    response = stdio_client.post(
+        "/v1/mcp-configs", json={"name": "stdio", "config": config}, headers=alice
+    )
+    assert assert_error(response, 422, "validation_error").startswith(f"{field}: ")
+    assert stdio_client.get("/v1/mcp-configs", headers=alice).json()["items"] == []
+
+
+@pytest.mark.parametrize(("change", "field"), REFUSED_STDIO[:3])
+def test_patch_onto_a_stdio_server_not_offered_is_a_422_naming_the_field(
+    stdio_client: TestClient, alice: Headers, change: dict[str, Any], field: str
+) -> None:
+    created = _create(stdio_client, alice, "stdio", STDIO_CONFIG)
+    patch = {"config": {**STDIO_CONFIG, **change}}
+    response = stdio_client.patch(f"/v1/mcp-configs/{created['id']}", json=patch, headers=alice)
+    assert assert_error(response, 422, "validation_error").startswith(f"{field}: ")
+    assert stdio_client.get(f"/v1/mcp-configs/{created['id']}", headers=alice).json() == created
+
+
+def test_stdio_config_with_some_of_the_offered_env_keys_is_accepted(
     stdio_client: TestClient, alice: Headers
 ) -> None:
-    config = {**STDIO_CONFIG, "command": "sh"}
-    response = stdio_client.post(
-        "/v1/mcp-configs", json={"name": "shell", "config": config}, headers=alice
-    )
-    assert_error(response, 422, "validation_error")
+    config = {**STDIO_CONFIG, "env": {"OTHER_TOKEN": "t"}}
+    assert _create(stdio_client, alice, "stdio", config)["config"]["env"] == {
+        "OTHER_TOKEN": REDACTED
+    }
 
 
-def test_stdio_is_refused_when_no_command_is_allowed(client: TestClient, alice: Headers) -> None:
+def test_stdio_is_refused_when_no_servers_file_is_set(client: TestClient, alice: Headers) -> None:
     response = client.post(
         "/v1/mcp-configs", json={"name": "py", "config": STDIO_CONFIG}, headers=alice
     )
-    assert_error(response, 422, "validation_error")
+    assert assert_error(response, 422, "validation_error").startswith("config.command: ")
+
+
+def test_a_stored_stdio_config_is_checked_again_when_it_connects(
+    stdio_client: TestClient, alice: Headers, make_client: ClientFactory, tmp_path: Path
+) -> None:
+    created = _create(stdio_client, alice, "stdio", STDIO_CONFIG)
+    narrower = {**STDIO_SERVER, "env": ["API_TOKEN"]}
+    restarted = make_client(mcp_stdio_servers=write_servers(tmp_path / "narrower.json", [narrower]))
+
+    response = restarted.get(f"/v1/mcp-configs/{created['id']}/tools", headers=alice)
+
+    message = assert_error(response, 502, "upstream_error")
+    assert message.startswith("config.env.OTHER_TOKEN: ")
 
 
 PRIVATE_URLS = [
