@@ -59,7 +59,14 @@ def look(paths: list[str]) -> dict[str, object]:
         "euid": os.geteuid(),
         "pid": os.getpid(),
         "hostname": socket.gethostname(),
+        "status": _status(("CapEff", "CapPrm", "NoNewPrivs")),
     }
+
+
+def _status(fields: tuple[str, ...]) -> dict[str, str]:
+    with open("/proc/self/status") as status:
+        pairs = (line.split(":", 1) for line in status)
+        return {k: v.strip() for k, v in pairs if k in fields}
 
 
 @server.tool(description="Start up to n child processes; how many started.")
@@ -89,6 +96,40 @@ def allocate(mib: int) -> str:
     except MemoryError:
         return "MemoryError"
     return f"allocated {len(block) >> 20} MiB"
+
+
+@server.tool(description="Open up to n files; how many opened.")
+def open_files(n: int) -> int:
+    opened = []
+    try:
+        for _ in range(n):
+            opened.append(os.open("/dev/null", os.O_RDONLY))
+    except OSError:
+        pass
+    for fd in opened:
+        os.close(fd)
+    return len(opened)
+
+
+@server.tool(description="Write a file of this many MiB in the home directory.")
+def write_file(mib: int) -> str:
+    try:
+        with open("big.bin", "wb") as file:
+            for _ in range(mib):
+                file.write(b"\0" * (1024 * 1024))
+    except OSError as exc:
+        return f"error: {exc.strerror}"
+    finally:
+        os.unlink("big.bin")
+    return f"wrote {mib} MiB"
+
+
+@server.tool(description="Spin the CPU for this many seconds of wall time.")
+def burn(seconds: float) -> str:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+    return "survived"
 
 
 @server.tool(description="Write this many MiB to the wire with no newline, then sleep.")

@@ -168,7 +168,7 @@ async def test_a_sandboxed_server_gets_a_minimal_env_with_the_trust_store_and_pr
 
 
 @requires_bwrap
-async def test_a_sandboxed_server_runs_with_its_limits_and_not_as_root(
+async def test_a_sandboxed_server_runs_with_its_limits_no_capabilities_and_not_as_root(
     bwrap_manager: McpSessionManager, service: Service, marker: str
 ) -> None:
     seen = await look(bwrap_manager, service, marker)
@@ -183,6 +183,11 @@ async def test_a_sandboxed_server_runs_with_its_limits_and_not_as_root(
         assert seen["uid"] == seen["euid"] >= UID_BASE
     else:
         assert seen["uid"] == os.getuid()
+    assert seen["status"] == {
+        "CapPrm": "0000000000000000",
+        "CapEff": "0000000000000000",
+        "NoNewPrivs": "1",
+    }
 
 
 @requires_bwrap
@@ -265,3 +270,28 @@ async def test_without_a_sandbox_the_services_files_and_processes_are_not_hidden
 
     assert seen["files"][str(service.cwd_secret)] == "read: " + CWD_SECRET
     assert len([name for name in seen["proc"] if name.isdigit()]) > 2
+
+
+SANDBOXES = ["none", pytest.param("bwrap", marks=requires_bwrap)]
+# Importing the SDK alone costs a Python server about 1 s of CPU: leave it room to answer.
+TIGHT = {"address_space_mib": 1024, "open_files": 64, "file_size_mib": 2, "cpu_s": 4}
+
+
+@pytest.mark.parametrize("sandbox", SANDBOXES)
+async def test_the_file_memory_and_cpu_limits_take_effect(
+    service: Service, marker: str, sandbox: str
+) -> None:
+    stdio = runtime(service.tmp_path, [entry(PROBE, env=["MARKER"], limits=TIGHT)], sandbox=sandbox)
+    probe = config(PROBE, {"MARKER": marker})
+    async with McpSessionManager(allow_private=True, stdio=stdio) as manager:
+        opened = int(text(await call(manager, probe, "open_files", {"n": 100})))
+        small = text(await call(manager, probe, "write_file", {"mib": 1}))
+        large = text(await call(manager, probe, "write_file", {"mib": 3}))
+        memory = text(await call(manager, probe, "allocate", {"mib": 2048}))
+        burnt = await call(manager, probe, "burn", {"seconds": 30}, timeout_s=40)
+
+    assert 40 < opened < 64  # the server holds some itself
+    assert (small, large) == ("wrote 1 MiB", "error: File too large")
+    assert memory == "MemoryError"
+    assert burnt.is_error is True
+    assert text(burnt).startswith("the stdio MCP server was killed by signal SIGXCPU")

@@ -12,6 +12,7 @@ import pytest
 from faceplate.mcp_client.errors import CommandNotAllowed
 from faceplate.mcp_client.sessions import McpSessionManager
 from faceplate.mcp_client.stdio.envnames import refusal
+from faceplate.mcp_client.stdio.runtime import StdioSetupError, stdio_runtime
 from faceplate.mcp_client.stdio.servers import StdioLimits, StdioServersError, load_servers
 from faceplate.structs import StdioConfig
 from tests.mcp_client.stdio_support import TOOLBOX_SERVER, config, entry, runtime, write_servers
@@ -159,3 +160,64 @@ async def test_set_env_reaches_the_server_over_the_minimal_env(tmp_path: Path) -
     env = json.loads(text(result))
     assert env["UV_NATIVE_TLS"] == "1"
     assert env["API_TOKEN"] == "t"
+
+
+def _fake_bwrap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A `bwrap` on PATH that fails the way one without namespaces does."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "bwrap"
+    fake.write_text("#!/bin/sh\necho 'bwrap: No permissions to create new namespace' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+
+
+def _servers(tmp_path: Path) -> Path:
+    return write_servers(tmp_path / "servers.json", [{"command": sys.executable}])
+
+
+def test_a_bwrap_that_fails_stops_the_bwrap_mode_with_its_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fake_bwrap(tmp_path, monkeypatch)
+
+    with pytest.raises(StdioSetupError) as raised:
+        stdio_runtime(_servers(tmp_path), "bwrap", data_dir=tmp_path / "data", cognito=False)
+
+    assert str(raised.value) == (
+        "FACEPLATE_MCP_STDIO_SANDBOX=bwrap, but bwrap fails: "
+        "exit status 1: bwrap: No permissions to create new namespace"
+    )
+
+
+def test_a_bwrap_that_fails_makes_auto_run_without_a_sandbox_with_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    _fake_bwrap(tmp_path, monkeypatch)
+
+    stdio = stdio_runtime(_servers(tmp_path), "auto", data_dir=tmp_path / "data", cognito=False)
+
+    assert stdio is not None
+    assert stdio.sandbox.kind == "none"
+    assert "stdio servers run without a sandbox" in caplog.text
+
+
+@pytest.mark.parametrize(("cognito", "warned"), [(True, True), (False, False)])
+def test_auto_without_bwrap_warns_in_cognito_mode(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    cognito: bool,
+    warned: bool,
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+
+    stdio = stdio_runtime(_servers(tmp_path), "auto", data_dir=tmp_path / "data", cognito=cognito)
+
+    assert stdio is not None
+    assert stdio.sandbox.kind == "none"
+    assert ("bwrap is not installed" in caplog.text) is warned
+
+
+def test_no_servers_file_means_no_stdio(tmp_path: Path) -> None:
+    assert stdio_runtime(None, "none", data_dir=tmp_path, cognito=True) is None

@@ -197,12 +197,15 @@ class StdioTransport:
             await self._stderr_done.wait()
         if self.failure is not None or self._stopping:
             return
-        if process.returncode is None:
+        code = process.returncode
+        if code is not None and code > 128 and self._runtime.sandbox.kind == "bwrap":
+            code = 128 - code  # bwrap exits 128 + N when its child died of signal N
+        if code is None:
             status = "closed its output"
-        elif process.returncode < 0:
-            status = f"was killed by signal {_signal_name(-process.returncode)}"
+        elif code < 0:
+            status = f"was killed by signal {_signal_name(-code)}"
         else:
-            status = f"exited with status {process.returncode}"
+            status = f"exited with status {code}"
         last = f": {self.last_stderr}" if self.last_stderr else ""
         self.failure = f"the stdio MCP server {status}{last}"
         _log.warning("stdio server of config %s: %s", self._config_id, self.failure)

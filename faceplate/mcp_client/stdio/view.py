@@ -110,7 +110,8 @@ def shown(paths: Iterable[str], *, cwd: str, data_dir: str, visible: Sequence[st
     guarded = [os.path.realpath(cwd), os.path.realpath(data_dir)]
     data = guarded[1]
     kept: list[str] = []
-    for path in sorted(set(paths), key=lambda p: (p.count("/"), p)):
+    normalised = {os.path.normpath(p) for p in paths}
+    for path in sorted(normalised, key=lambda p: (p.count("/"), p)):
         if not os.path.lexists(path) or _under(path, visible) or _under(path, kept):
             continue
         forms = (path, os.path.realpath(path))
@@ -121,11 +122,14 @@ def shown(paths: Iterable[str], *, cwd: str, data_dir: str, visible: Sequence[st
 
 
 def _holds(path: str, guarded: str) -> bool:
-    """Whether `path` is `guarded` or one of its ancestors."""
-    p, g = Path(path), Path(guarded)
-    return p == g or p in g.parents
+    """Whether `path` is `guarded` or one of its ancestors (both absolute and normalised)."""
+    return _within(guarded, path)
 
 
 def _under(path: str, roots: Iterable[str]) -> bool:
-    p = Path(path)
-    return any(p == Path(r) or Path(r) in p.parents for r in roots)
+    return any(_within(path, root) for root in roots)
+
+
+def _within(path: str, root: str) -> bool:
+    """Whether `path` is `root` or lies in it; plain strings, as this runs per launch."""
+    return path == root or path.startswith(root.rstrip("/") + "/")
