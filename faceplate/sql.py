@@ -16,10 +16,10 @@ _CARDINALITIES: Final = ("one", "many", "exec", "execrows", "scalar")
 
 _NAME = re.compile(r"^-- name: (?P<name>[a-z_][a-z0-9_]*) :(?P<card>[a-z]+)$")
 _PARAM = re.compile(
-    r"^-- \$(?P<n>\d+) (?P<name>[a-z_][a-z0-9_]*) :: (?P<type>[a-z0-9_]+)(?:  \(.*\))?$"
+    r"^-- \$(?P<n>\d+) (?P<name>[a-z_][a-z0-9_]*) :: (?P<type>[a-z0-9_]+(?:\[\])?)(?:  \(.*\))?$"
 )
 _RETURNS = re.compile(r"^-- returns: (?P<cols>.+)$")
-_COLUMN = re.compile(r"^(?P<name>[a-z_][a-z0-9_]*) (?P<type>[a-z0-9_]+)$")
+_COLUMN = re.compile(r"^(?P<name>[a-z_][a-z0-9_]*) (?P<type>[a-z0-9_]+(?:\[\])?)$")
 
 
 class SqlHeaderError(Exception):

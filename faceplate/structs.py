@@ -51,16 +51,26 @@ class ToolResult(msgspec.Struct, frozen=True, kw_only=True):
 # --- JSONB: MCP server configs (mcp_configs.config) -------------------------------------------
 
 
+class OAuthClient(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A client pre-registered with the server's authorization server (`config.oauth`)."""
+
+    client_id: str
+    client_secret: str | None = None
+    scopes: list[str] = []
+
+
 class HttpConfig(
     msgspec.Struct, frozen=True, kw_only=True, tag_field="transport", tag="streamable_http"
 ):
     url: str
     headers: dict[str, str] = {}
+    oauth: OAuthClient | msgspec.UnsetType = msgspec.UNSET
 
 
 class SseConfig(msgspec.Struct, frozen=True, kw_only=True, tag_field="transport", tag="sse"):
     url: str
     headers: dict[str, str] = {}
+    oauth: OAuthClient | msgspec.UnsetType = msgspec.UNSET
 
 
 class StdioConfig(msgspec.Struct, frozen=True, kw_only=True, tag_field="transport", tag="stdio"):
@@ -109,3 +119,84 @@ class McpConfig(msgspec.Struct, frozen=True, kw_only=True):
     enabled: bool
     created_at: datetime
     updated_at: datetime
+
+
+# --- OAuth of MCP servers (mcp_oauth, oauth_states, oauth_clients) -----------------------------
+
+ClientAuth = Literal["none", "client_secret_basic", "client_secret_post"]
+OAuthStatus = Literal["connected", "needs_authorization"]
+
+
+class OAuthServer(msgspec.Struct, frozen=True, kw_only=True):
+    """JSONB: the authorization server found for an MCP server, and what it serves."""
+
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    resource: str
+    registration_endpoint: str | None = None
+    revocation_endpoint: str | None = None
+    scopes: list[str] = []  # what to ask for: the challenge's, else the metadata's
+    supported_scopes: list[str] = []  # every scope the authorization server offers
+    iss_parameter_supported: bool = False
+    client_id_metadata_document_supported: bool = False
+    # RFC 8414 §2: when the server does not say, client_secret_basic is what it supports.
+    token_endpoint_auth_methods: list[str] = msgspec.field(
+        default_factory=lambda: ["client_secret_basic"]
+    )
+
+
+class OAuthGrant(msgspec.Struct, frozen=True, kw_only=True):
+    """A config's OAuth row; the client secret and the tokens are still encrypted."""
+
+    config_id: UUID
+    status: OAuthStatus
+    server: OAuthServer | None
+    scopes: list[str]
+    client_id: str | None
+    client_secret: str | None
+    client_auth: ClientAuth | None
+    access_token: str | None
+    refresh_token: str | None
+    issued_at: datetime | None
+    expires_at: datetime | None
+    updated_at: datetime
+
+
+class TokenTimes(msgspec.Struct, frozen=True, kw_only=True):
+    issued_at: datetime
+    expires_at: datetime | None
+    updated_at: datetime
+
+
+class OAuthStatusRow(msgspec.Struct, frozen=True, kw_only=True):
+    config_id: UUID
+    status: OAuthStatus
+    scopes: list[str]
+    expires_at: datetime | None
+
+
+class OAuthPending(msgspec.Struct, frozen=True, kw_only=True):
+    """An authorization started and taken back by its callback; verifier and secret encrypted."""
+
+    user_id: UUID
+    config_id: UUID
+    code_verifier: str
+    redirect_uri: str
+    server: OAuthServer
+    scopes: list[str]
+    client_id: str
+    client_secret: str | None
+    client_auth: ClientAuth
+    expired: bool
+
+
+class RegisteredClient(msgspec.Struct, frozen=True, kw_only=True):
+    """A dynamically registered client of one authorization server; the secret encrypted."""
+
+    issuer: str
+    redirect_uri: str
+    client_id: str
+    client_secret: str | None
+    auth_method: ClientAuth
+    secret_expires_at: datetime | None
