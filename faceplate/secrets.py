@@ -1,4 +1,5 @@
-"""Encrypts MCP header and env values at rest with a Fernet key, and redacts them."""
+"""Encrypts MCP secrets at rest with a Fernet key (header and env values, OAuth client secrets
+and tokens), and redacts them."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import os
 from pathlib import Path
 from typing import Final
 
+import msgspec
 from cryptography.fernet import Fernet, InvalidToken
 
-from faceplate.structs import HttpConfig, McpServerConfig, SseConfig, StdioConfig
+from faceplate.structs import McpServerConfig, OAuthClient, StdioConfig
 
 REDACTED: Final = "********"
 _KEY_FILE: Final = "secret.key"
@@ -60,6 +62,17 @@ class SecretBox:
         """The config as used: header and env values in clear."""
         return _with_secrets(config, self._map(_secrets(config), encrypt=False))
 
+    def encrypt(self, value: str) -> str:
+        """One value as stored (an OAuth token, verifier or client secret)."""
+        return self._fernet.encrypt(value.encode()).decode()
+
+    def decrypt(self, value: str) -> str | None:
+        """One stored value in clear; None when it was sealed with a key no longer held."""
+        try:
+            return self._fernet.decrypt(value.encode()).decode()
+        except InvalidToken:
+            return None
+
 
 def redact(config: McpServerConfig) -> McpServerConfig:
     """The config as shown to clients: every secret value replaced by REDACTED."""
@@ -73,15 +86,26 @@ def keep_redacted(new: McpServerConfig, old_clear: McpServerConfig) -> McpServer
     return _with_secrets(new, merged)
 
 
+# The pre-registered OAuth client's secret rides with the header values under a key no header
+# can have (header names are tokens: no spaces), so one code path seals, opens and redacts both.
+_CLIENT_SECRET: Final = " oauth client_secret"
+
+
 def _secrets(config: McpServerConfig) -> dict[str, str]:
     if isinstance(config, StdioConfig):
         return dict(config.env)
-    return dict(config.headers)
+    values = dict(config.headers)
+    oauth = config.oauth
+    if isinstance(oauth, OAuthClient) and oauth.client_secret is not None:
+        values[_CLIENT_SECRET] = oauth.client_secret
+    return values
 
 
 def _with_secrets(config: McpServerConfig, values: dict[str, str]) -> McpServerConfig:
     if isinstance(config, StdioConfig):
-        return StdioConfig(command=config.command, args=list(config.args), env=values)
-    if isinstance(config, SseConfig):
-        return SseConfig(url=config.url, headers=values)
-    return HttpConfig(url=config.url, headers=values)
+        return msgspec.structs.replace(config, env=values)
+    oauth = config.oauth
+    secret = values.pop(_CLIENT_SECRET, None)
+    if isinstance(oauth, OAuthClient) and oauth.client_secret is not None:
+        oauth = msgspec.structs.replace(oauth, client_secret=secret or "")
+    return msgspec.structs.replace(config, headers=values, oauth=oauth)
