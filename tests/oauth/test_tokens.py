@@ -269,3 +269,28 @@ def _client_of(auth: AuthorizationServer) -> Credentials:
         client_secret=client.secret,
         auth_method="client_secret_basic",
     )
+
+
+async def test_a_config_authorized_on_another_instance_is_used_after_its_first_401(
+    flow: OAuthFlow,
+    second_db: Database,
+    box: SecretBox,
+    oauth_settings: OAuthSettings,
+    owner: Owner,
+    protected: ProtectedMcpServer,
+) -> None:
+    assert await flow.tokens.current(owner.user_id, owner.config_id) is None  # kept a while
+    other = OAuthFlow(second_db, box, oauth_settings)
+    try:
+        await connect(other, owner)
+    finally:
+        await other.aclose()
+    assert await flow.tokens.current(owner.user_id, owner.config_id) is None
+    refused = protected.statuses[401]
+
+    async with session(flow.tokens, owner) as (client, bearer):
+        assert text_of(await client.call_tool("add", {"a": 5, "b": 5})) == "10"
+
+    assert protected.statuses[401] == refused + 1
+    assert bearer.refused is False
+    assert await flow.tokens.current(owner.user_id, owner.config_id) is not None

@@ -46,14 +46,19 @@ class OAuthBearer(httpx2.Auth):
             return
         self.challenge = response.headers.get("www-authenticate")
         if token is None:
-            self._refuse(None)
-            return
-        try:
-            retry = await self._tokens.rejected(self._user_id, self._config_id, token)
-        except OAuthError as exc:
-            self.failure = exc
-            self._refuse(token.version)
-            return
+            # Perhaps authorized meanwhile (on another instance): read the config's row again.
+            self._tokens.forget(self._user_id, self._config_id)
+            retry = await self._current()
+            if retry is None:
+                self._refuse(None)
+                return
+        else:
+            try:
+                retry = await self._tokens.rejected(self._user_id, self._config_id, token)
+            except OAuthError as exc:
+                self.failure = exc
+                self._refuse(token.version)
+                return
         request.headers["Authorization"] = f"Bearer {retry.value}"
         response = yield request
         if response.status_code == 401:

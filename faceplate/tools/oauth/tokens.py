@@ -32,6 +32,10 @@ logger = logging.getLogger(__name__)
 Key = tuple[UUID, UUID]
 _Outcome = Literal["gone", "needed"]
 REFRESH_MARGIN_S: Final = 60.0
+# How long a config found without OAuth is taken to have none, before its row is read again.
+# A server that starts asking meanwhile answers 401, and the bearer then reads it at once.
+ABSENT_S: Final = 10.0
+_ABSENT_MAX: Final = 10_000
 
 
 class AccessToken(msgspec.Struct, frozen=True):
@@ -58,6 +62,7 @@ class TokenKeeper:
         self._http = http
         self._margin_s = margin_s
         self._cache: dict[Key, AccessToken] = {}
+        self._absent: dict[Key, float] = {}
         self._locks: dict[Key, asyncio.Lock] = {}
 
     async def current(self, user_id: UUID, config_id: UUID) -> AccessToken | None:
@@ -70,11 +75,15 @@ class TokenKeeper:
         cached = self._cache.get(key)
         if cached is not None and time.time() < cached.refresh_at:
             return cached
+        if time.monotonic() < self._absent.get(key, 0.0):
+            return None
         async with self._db.connection() as conn:
             row = await q.get_mcp_oauth(conn, user_id=user_id, config_id=config_id)
         if row is None:
             self._cache.pop(key, None)
+            self._note_absent(key)
             return None
+        self._absent.pop(key, None)
         if row.status != "connected":
             self._cache.pop(key, None)
             raise AuthorizationRequired(config_id)
@@ -94,6 +103,13 @@ class TokenKeeper:
     def forget(self, user_id: UUID, config_id: UUID) -> None:
         """Drop what this instance keeps of a config's token (after a callback or a forget)."""
         self._cache.pop((user_id, config_id), None)
+        self._absent.pop((user_id, config_id), None)
+
+    def _note_absent(self, key: Key) -> None:
+        now = time.monotonic()
+        if len(self._absent) >= _ABSENT_MAX:
+            self._absent = {k: t for k, t in self._absent.items() if t > now}
+        self._absent[key] = now + ABSENT_S
 
     async def _refresh(self, key: Key, *, rejected: str | None) -> AccessToken:
         lock = self._locks.setdefault(key, asyncio.Lock())
