@@ -12,6 +12,7 @@ from uuid import UUID
 
 import httpx2
 from mcp.client import Client
+from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -21,7 +22,7 @@ from uuid6 import uuid7
 
 from faceplate.db import Database
 from faceplate.queries.mcp_configs import create_mcp_config
-from faceplate.structs import HttpConfig, OAuthClient
+from faceplate.structs import HttpConfig, OAuthClient, SseConfig
 from faceplate.tools.oauth.bearer import OAuthBearer
 from faceplate.tools.oauth.flow import Connected, OAuthFlow
 from faceplate.tools.oauth.tokens import TokenKeeper
@@ -35,14 +36,20 @@ REDIRECT_URI = "http://127.0.0.1:9/oauth/callback"
 class Owner:
     user_id: UUID
     config_id: UUID
-    config: HttpConfig
+    config: HttpConfig | SseConfig
 
 
 async def make_owner(
-    db: Database, url: str, *, name: str = "ada", oauth: OAuthClient | None = None
+    db: Database,
+    url: str,
+    *,
+    name: str = "ada",
+    oauth: OAuthClient | None = None,
+    sse: bool = False,
 ) -> Owner:
-    """A user with one streamable HTTP config pointing at `url`."""
-    config = HttpConfig(url=url) if oauth is None else HttpConfig(url=url, oauth=oauth)
+    """A user with one streamable HTTP (or SSE) config pointing at `url`."""
+    kind = SseConfig if sse else HttpConfig
+    config = kind(url=url) if oauth is None else kind(url=url, oauth=oauth)
     async with db.connection() as conn:
         user = await make_user(conn, name)
         row = await create_mcp_config(
@@ -84,6 +91,10 @@ async def connect(flow: OAuthFlow, owner: Owner) -> Connected:
 async def session(tokens: TokenKeeper, owner: Owner) -> AsyncIterator[tuple[Client, OAuthBearer]]:
     """An MCP client of the owner's config whose requests carry its access token."""
     bearer = OAuthBearer(tokens, owner.user_id, owner.config_id)
+    if isinstance(owner.config, SseConfig):
+        async with Client(sse_client(owner.config.url, auth=bearer), cache=None) as client:
+            yield client, bearer
+        return
     async with httpx2.AsyncClient(auth=bearer, timeout=10) as http:
         transport = streamable_http_client(owner.config.url, http_client=http)
         async with Client(transport, cache=None) as client:

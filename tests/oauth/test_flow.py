@@ -264,3 +264,18 @@ async def test_forget_of_another_users_config_changes_nothing(
     assert (await flow.statuses(owner.user_id, [owner.config_id]))[owner.config_id].status == (
         "connected"
     )
+
+
+async def test_an_sse_server_is_authorized_and_used_the_same_way(
+    flow: OAuthFlow, db: Database, auth: AuthorizationServer
+) -> None:
+    with ProtectedMcpServer(auth, transport="sse") as sse:
+        owner = await make_owner(db, sse.url, sse=True)
+        url = await flow.start(owner.user_id, owner.config_id, owner.config)
+        await flow.callback(approve(url))
+        async with session(flow.tokens, owner) as (client, bearer):
+            result = await client.call_tool("add", {"a": 20, "b": 22})
+
+    assert query(url)["resource"] == sse.url
+    assert text_of(result) == "42"
+    assert bearer.refused is False

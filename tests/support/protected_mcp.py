@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import AccessToken
@@ -46,7 +46,8 @@ class _Late:
 
 
 class ProtectedMcpServer:
-    """`with ProtectedMcpServer(auth) as mcp:` serves `mcp.url` (…/mcp) until the block ends.
+    """`with ProtectedMcpServer(auth) as mcp:` serves `mcp.url` (…/mcp, or …/sse) until the
+    block ends.
 
     `announce_metadata=False` leaves `resource_metadata` out of WWW-Authenticate, so a client
     must find the metadata at its well-known path.
@@ -58,14 +59,17 @@ class ProtectedMcpServer:
         *,
         scopes: list[str] | None = None,
         announce_metadata: bool = True,
+        transport: Literal["streamable_http", "sse"] = "streamable_http",
     ) -> None:
         self.announce_metadata = announce_metadata
         self.statuses: Counter[int] = Counter()
         self.bearer_requests = 0
         self._lock = threading.Lock()
         late = _Late()
-        self._thread = ServerThread(late, lifespan="on", name="protected-mcp")
-        self.url = f"{self._thread.url}/mcp"
+        self._thread = ServerThread(
+            late, lifespan="on", name="protected-mcp", timeout_graceful_shutdown=1
+        )
+        self.url = f"{self._thread.url}/{'sse' if transport == 'sse' else 'mcp'}"
         server = MCPServer(
             "protected",
             log_level="WARNING",
@@ -87,7 +91,12 @@ class ProtectedMcpServer:
         def add(a: int, b: int) -> int:
             return a + b
 
-        late.inner = self._observed(server.streamable_http_app(transport_security=_ANY_HOST))
+        app = (
+            server.sse_app(transport_security=_ANY_HOST)
+            if transport == "sse"
+            else server.streamable_http_app(transport_security=_ANY_HOST)
+        )
+        late.inner = self._observed(app)
 
     def __enter__(self) -> ProtectedMcpServer:
         self._thread.start()
