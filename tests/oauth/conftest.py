@@ -9,8 +9,8 @@ import pytest
 from cryptography.fernet import Fernet
 
 from faceplate.db import Database
+from faceplate.mcp_client.oauth.flow import OAuthFlow, OAuthSettings
 from faceplate.secrets import SecretBox
-from faceplate.tools.oauth.flow import OAuthFlow, OAuthSettings
 from tests.oauth.helpers import REDIRECT_URI, Owner, make_owner
 from tests.support.oauth_server import AuthorizationServer
 from tests.support.protected_mcp import ProtectedMcpServer

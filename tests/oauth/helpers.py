@@ -21,11 +21,11 @@ from starlette.routing import Route
 from uuid6 import uuid7
 
 from faceplate.db import Database
+from faceplate.mcp_client.oauth.bearer import OAuthBearer
+from faceplate.mcp_client.oauth.flow import Connected, OAuthFlow
+from faceplate.mcp_client.oauth.tokens import TokenKeeper
 from faceplate.queries.mcp_configs import create_mcp_config
 from faceplate.structs import HttpConfig, OAuthClient, SseConfig
-from faceplate.tools.oauth.bearer import OAuthBearer
-from faceplate.tools.oauth.flow import Connected, OAuthFlow
-from faceplate.tools.oauth.tokens import TokenKeeper
 from tests.sql.factories import make_user
 
 # Where the browser would come back to; the tests read the redirect instead of following it.

@@ -6,9 +6,9 @@ import psycopg
 import pytest
 
 from faceplate.db import Database
+from faceplate.mcp_client.oauth.errors import CallbackError
+from faceplate.mcp_client.oauth.flow import OAuthFlow, OAuthSettings
 from faceplate.secrets import SecretBox
-from faceplate.tools.oauth.errors import CallbackError
-from faceplate.tools.oauth.flow import OAuthFlow, OAuthSettings
 from tests.oauth.helpers import REDIRECT_URI, Owner, approve, connect
 from tests.support.oauth_server import AuthorizationServer
 

@@ -7,9 +7,9 @@ import pytest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from faceplate.tools.oauth.discovery import discover
-from faceplate.tools.oauth.errors import OAuthUnavailable
-from faceplate.tools.oauth.http import OAuthHttp
+from faceplate.mcp_client.oauth.discovery import discover
+from faceplate.mcp_client.oauth.errors import OAuthUnavailable
+from faceplate.mcp_client.oauth.http import OAuthHttp
 from tests.oauth.helpers import Hits, tiny_app
 from tests.support.oauth_server import AuthorizationServer
 from tests.support.protected_mcp import ProtectedMcpServer

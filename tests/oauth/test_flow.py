@@ -7,11 +7,11 @@ import psycopg
 import pytest
 
 from faceplate.db import Database
+from faceplate.mcp_client.oauth.errors import OAuthNotOffered
+from faceplate.mcp_client.oauth.flow import OAuthFlow, OAuthSettings, state_hash
 from faceplate.queries import oauth as q
 from faceplate.secrets import SecretBox
 from faceplate.structs import HttpConfig, OAuthClient
-from faceplate.tools.oauth.errors import OAuthNotOffered
-from faceplate.tools.oauth.flow import OAuthFlow, OAuthSettings, state_hash
 from tests.oauth.helpers import (
     REDIRECT_URI,
     Owner,

@@ -8,13 +8,13 @@ import pytest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from faceplate.tools import addresses
-from faceplate.tools.addresses import IPAddress
-from faceplate.tools.oauth.errors import OAuthUnavailable
-from faceplate.tools.oauth.http import MAX_BODY, OAuthHttp
+from faceplate.mcp_client import addresses
+from faceplate.mcp_client.addresses import IPAddress
+from faceplate.mcp_client.oauth.errors import OAuthUnavailable
+from faceplate.mcp_client.oauth.http import MAX_BODY, OAuthHttp
+from tests.mcp_client.support import fake_dns
 from tests.oauth.helpers import Hits, tiny_app
 from tests.support.server import ServerThread
-from tests.tools.support import fake_dns
 
 
 class Served:

@@ -7,8 +7,8 @@ import logging
 import pytest
 from mcp.shared.exceptions import MCPError
 
-from faceplate.tools.oauth.errors import AuthorizationRequired, CallbackError
-from faceplate.tools.oauth.flow import OAuthFlow
+from faceplate.mcp_client.oauth.errors import AuthorizationRequired, CallbackError
+from faceplate.mcp_client.oauth.flow import OAuthFlow
 from tests.oauth.helpers import Owner, approve, connect, session
 from tests.support.oauth_server import AuthorizationServer
 

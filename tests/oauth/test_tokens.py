@@ -9,12 +9,12 @@ import pytest
 from mcp.shared.exceptions import MCPError
 
 from faceplate.db import Database, open_database
+from faceplate.mcp_client.oauth import grants
+from faceplate.mcp_client.oauth.clients import Credentials
+from faceplate.mcp_client.oauth.errors import AuthorizationRequired, OAuthUnavailable
+from faceplate.mcp_client.oauth.flow import OAuthFlow, OAuthSettings
 from faceplate.queries import oauth as q
 from faceplate.secrets import SecretBox
-from faceplate.tools.oauth import grants
-from faceplate.tools.oauth.clients import Credentials
-from faceplate.tools.oauth.errors import AuthorizationRequired, OAuthUnavailable
-from faceplate.tools.oauth.flow import OAuthFlow, OAuthSettings
 from tests.oauth.helpers import Owner, connect, session, text_of
 from tests.support.oauth_server import AuthorizationServer
 from tests.support.protected_mcp import ProtectedMcpServer

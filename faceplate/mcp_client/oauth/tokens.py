@@ -19,13 +19,13 @@ from uuid import UUID
 import msgspec
 
 from faceplate.db import Conn, Database
+from faceplate.mcp_client.oauth import grants
+from faceplate.mcp_client.oauth.clients import credentials
+from faceplate.mcp_client.oauth.errors import AuthorizationRequired
+from faceplate.mcp_client.oauth.http import OAuthHttp
 from faceplate.queries import oauth as q
 from faceplate.secrets import SecretBox
 from faceplate.structs import OAuthGrant
-from faceplate.tools.oauth import grants
-from faceplate.tools.oauth.clients import credentials
-from faceplate.tools.oauth.errors import AuthorizationRequired
-from faceplate.tools.oauth.http import OAuthHttp
 
 logger = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from uuid import UUID
 
 import httpx2
 
-from faceplate.tools.oauth.errors import AuthorizationRequired, OAuthError
-from faceplate.tools.oauth.tokens import AccessToken, TokenKeeper
+from faceplate.mcp_client.oauth.errors import AuthorizationRequired, OAuthError
+from faceplate.mcp_client.oauth.tokens import AccessToken, TokenKeeper
 
 logger = logging.getLogger(__name__)
 

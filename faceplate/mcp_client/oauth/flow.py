@@ -26,6 +26,18 @@ from mcp.client.auth.utils import issuers_match
 from mcp_types import LATEST_PROTOCOL_VERSION
 
 from faceplate.db import Database
+from faceplate.mcp_client.errors import ToolUnavailable
+from faceplate.mcp_client.oauth import grants
+from faceplate.mcp_client.oauth.clients import ClientRegistry, credentials
+from faceplate.mcp_client.oauth.discovery import discover
+from faceplate.mcp_client.oauth.errors import (
+    AuthorizationRequired,
+    CallbackError,
+    OAuthNotOffered,
+    OAuthUnavailable,
+)
+from faceplate.mcp_client.oauth.http import OAuthHttp
+from faceplate.mcp_client.oauth.tokens import REFRESH_MARGIN_S, TokenKeeper
 from faceplate.queries import oauth as q
 from faceplate.secrets import SecretBox
 from faceplate.structs import (
@@ -36,18 +48,6 @@ from faceplate.structs import (
     OAuthStatusRow,
     SseConfig,
 )
-from faceplate.tools.errors import ToolUnavailable
-from faceplate.tools.oauth import grants
-from faceplate.tools.oauth.clients import ClientRegistry, credentials
-from faceplate.tools.oauth.discovery import discover
-from faceplate.tools.oauth.errors import (
-    AuthorizationRequired,
-    CallbackError,
-    OAuthNotOffered,
-    OAuthUnavailable,
-)
-from faceplate.tools.oauth.http import OAuthHttp
-from faceplate.tools.oauth.tokens import REFRESH_MARGIN_S, TokenKeeper
 
 logger = logging.getLogger(__name__)
 

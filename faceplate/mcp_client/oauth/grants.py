@@ -10,10 +10,10 @@ import msgspec
 from mcp.shared.auth import OAuthToken
 from pydantic import ValidationError
 
+from faceplate.mcp_client.oauth.clients import Credentials, authenticate
+from faceplate.mcp_client.oauth.errors import OAuthUnavailable
+from faceplate.mcp_client.oauth.http import OAuthHttp, Reply
 from faceplate.structs import OAuthServer
-from faceplate.tools.oauth.clients import Credentials, authenticate
-from faceplate.tools.oauth.errors import OAuthUnavailable
-from faceplate.tools.oauth.http import OAuthHttp, Reply
 
 logger = logging.getLogger(__name__)
 

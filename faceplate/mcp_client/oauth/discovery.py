@@ -19,9 +19,9 @@ from mcp.shared.auth import OAuthMetadata, ProtectedResourceMetadata
 from mcp.shared.auth_utils import check_resource_allowed, resource_url_from_server_url
 from pydantic import ValidationError
 
+from faceplate.mcp_client.oauth.errors import OAuthUnavailable
+from faceplate.mcp_client.oauth.http import OAuthHttp
 from faceplate.structs import OAuthServer
-from faceplate.tools.oauth.errors import OAuthUnavailable
-from faceplate.tools.oauth.http import OAuthHttp
 
 logger = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from typing import Literal
 from uuid import UUID
 
 from faceplate.errors import Invalid, UpstreamError
-from faceplate.tools.errors import ToolError
+from faceplate.mcp_client.errors import ToolError
 
 CallbackReason = Literal[
     "unknown_state", "expired", "refused", "issuer_mismatch", "exchange_failed", "config_gone"

@@ -10,10 +10,10 @@ from urllib.parse import urlsplit
 import httpx2
 import msgspec
 
-from faceplate.tools.addresses import check_url
-from faceplate.tools.errors import RefusedAddress, ToolUnavailable
-from faceplate.tools.guard import guarded_client
-from faceplate.tools.oauth.errors import OAuthUnavailable
+from faceplate.mcp_client.addresses import check_url
+from faceplate.mcp_client.errors import RefusedAddress, ToolUnavailable
+from faceplate.mcp_client.guard import guarded_client
+from faceplate.mcp_client.oauth.errors import OAuthUnavailable
 
 logger = logging.getLogger(__name__)
 

@@ -20,11 +20,11 @@ from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata
 from pydantic import AnyUrl, ValidationError
 
 from faceplate.db import Database
+from faceplate.mcp_client.oauth.errors import OAuthUnavailable
+from faceplate.mcp_client.oauth.http import OAuthHttp
 from faceplate.queries import oauth as q
 from faceplate.secrets import SecretBox
 from faceplate.structs import ClientAuth, OAuthClient, OAuthServer, RegisteredClient
-from faceplate.tools.oauth.errors import OAuthUnavailable
-from faceplate.tools.oauth.http import OAuthHttp
 
 logger = logging.getLogger(__name__)
 
