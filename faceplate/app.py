@@ -19,6 +19,7 @@ from faceplate.auth.dev import load_or_create_secret
 from faceplate.db import lazy_database
 from faceplate.embedded import start_embedded
 from faceplate.errors import Unavailable
+from faceplate.mcp_client.oauth.flow import OAuthFlow, OAuthSettings
 from faceplate.mcp_client.sessions import McpSessionManager
 from faceplate.mcp_client.stdio.runtime import StdioRuntime, stdio_runtime
 from faceplate.routes.table import ROUTES
@@ -27,6 +28,7 @@ from faceplate.secrets import SecretBox, load_or_create_key
 from faceplate.services.conversations import Conversations
 from faceplate.services.health import Health
 from faceplate.services.mcp_configs import McpConfigs
+from faceplate.services.mcp_oauth import McpOAuth
 from faceplate.services.recovery import TurnRecovery
 from faceplate.services.users import Users
 from faceplate.settings import Settings, load_settings
@@ -106,11 +108,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         )
         box = SecretBox(s.secret_key or load_or_create_key(s.data_dir))
         stdio = await asyncio.to_thread(_stdio, s)
+        oauth = OAuthFlow(db, box, OAuthSettings.from_settings(s))
         sessions = McpSessionManager(
             allow_private=s.mcp_allow_private,
             stdio=stdio,
             stdio_max_per_user=s.mcp_stdio_max_per_user,
             stdio_max_total=s.mcp_stdio_max_total,
+            oauth=oauth,
         )
         model = build_model(
             s.llm, base_url=s.llm_base_url, api_key=s.llm_api_key, model=s.llm_model
@@ -122,6 +126,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             stdio_servers=None if stdio is None else stdio.servers,
             allow_private=s.mcp_allow_private,
             tool_timeout_s=s.tool_timeout_s,
+            oauth=oauth,
         )
         turns = TurnRegistry(
             db=db, model=model, tools=mcp.tool_source, config=TurnConfig.from_settings(s)
@@ -133,6 +138,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             users=Users(db),
             conversations=Conversations(db, turns),
             mcp_configs=mcp,
+            mcp_oauth=McpOAuth(mcp, oauth, sessions, enabled=s.oauth_callback_url is not None),
+            oauth=oauth,
             health=Health(db),
             recovery=TurnRecovery(db),
             sessions=sessions,
@@ -157,6 +164,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await state.turns.aclose()
             await model.aclose()
             await sessions.aclose()
+            await oauth.aclose()
             await state.verifier.aclose()
             await db.close()
 

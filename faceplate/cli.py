@@ -36,12 +36,28 @@ def _database_url(settings: Settings) -> str:
     return start_embedded(settings.data_dir)
 
 
+class HideCallbackQuery(logging.Filter):
+    """The access log line of `/oauth/callback` without its query: it holds a code and a state."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) > 2 and isinstance(args[2], str):
+            path, sep, _ = args[2].partition("?")
+            if sep and path == "/oauth/callback":
+                record.args = (*args[:2], f"{path}?…", *args[3:])
+        return True
+
+
 def _log_config() -> dict[str, Any]:
     """uvicorn's own logging, with the `faceplate` loggers shown the same way from INFO."""
     from uvicorn.config import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
     config["loggers"]["faceplate"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    config.setdefault("filters", {})["hide_callback_query"] = {
+        "()": "faceplate.cli.HideCallbackQuery"
+    }
+    config["loggers"]["uvicorn.access"]["filters"] = ["hide_callback_query"]
     return config
 
 

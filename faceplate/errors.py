@@ -9,6 +9,7 @@ Exception tree:
   x Unauthorized
   x Unavailable
   x UpstreamError
+  x AuthorizationRequired
 """
 
 from __future__ import annotations
@@ -51,3 +52,7 @@ class Unavailable(FaceplateError):
 
 class UpstreamError(FaceplateError):
     """An upstream server failed."""
+
+
+class AuthorizationRequired(FaceplateError):
+    """The MCP server needs the user to authorize Faceplate first."""

@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Final, Literal, cast
+from urllib.parse import SplitResult, urlsplit
 
 import msgspec
 
@@ -18,6 +19,9 @@ DEFAULT_SYSTEM_PROMPT = (
     "You are a helpful assistant. Use the tools you are offered when they help, "
     "and answer concisely."
 )
+
+
+DEV_PUBLIC_URL = "http://127.0.0.1:8000"
 
 
 class SettingsError(Exception):
@@ -52,6 +56,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # The chat page (CONTRACT §11): served at / unless off; signs in through this Hosted UI.
     web: bool = True
     cognito_domain: str | None = None  # an origin, "https://auth.example.com"
+    # OAuth of MCP servers: where browsers reach the service, where they go after the callback,
+    # and Faceplate's client metadata document (where servers accept one as the client id).
+    public_url: str | None = None
+    oauth_return_url: str | None = None
+    oauth_client_metadata_url: str | None = None
+
+    @property
+    def oauth_callback_url(self) -> str | None:
+        """`{FACEPLATE_PUBLIC_URL}/oauth/callback`; in dev the public URL defaults to
+        DEV_PUBLIC_URL, in cognito mode OAuth needs it set (None: no authorization can start)."""
+        base = self.public_url or (DEV_PUBLIC_URL if self.auth == "dev" else None)
+        return None if base is None else f"{base.rstrip('/')}/oauth/callback"
 
     @property
     def issuer(self) -> str:
@@ -184,6 +200,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         secret_key=_opt(env, "FACEPLATE_SECRET_KEY"),
         web=_bool(env, "FACEPLATE_WEB", True),
         cognito_domain=cognito_domain(_opt(env, "FACEPLATE_COGNITO_DOMAIN")),
+        public_url=_opt(env, "FACEPLATE_PUBLIC_URL"),
+        oauth_return_url=_opt(env, "FACEPLATE_OAUTH_RETURN_URL"),
+        oauth_client_metadata_url=_opt(env, "FACEPLATE_OAUTH_CLIENT_METADATA_URL"),
     )
     check(settings)
     return settings
@@ -212,6 +231,7 @@ def check(settings: Settings) -> None:
             raise SettingsError("FACEPLATE_AUTH=cognito needs FACEPLATE_DATABASE_URL")
     if settings.llm in ("openai", "anthropic") and not settings.llm_model:
         raise SettingsError(f"FACEPLATE_LLM={settings.llm} needs FACEPLATE_LLM_MODEL")
+    _check_oauth(settings)
     if settings.secret_key is not None:
         from faceplate.secrets import check_key
 
@@ -221,3 +241,35 @@ def check(settings: Settings) -> None:
             raise SettingsError(
                 "FACEPLATE_SECRET_KEY must be 32 random bytes in URL-safe base64 (a Fernet key)"
             ) from None
+
+
+def _check_oauth(settings: Settings) -> None:
+    """The OAuth URLs: absolute http(s), no query or fragment where one is appended to them."""
+    public = settings.public_url
+    if public is not None:
+        parts = _url(public, "FACEPLATE_PUBLIC_URL")
+        if parts.query or parts.fragment:
+            raise SettingsError("FACEPLATE_PUBLIC_URL must have no query or fragment")
+        if settings.auth == "cognito" and parts.scheme != "https":
+            raise SettingsError("FACEPLATE_PUBLIC_URL must be https in cognito mode")
+    if settings.oauth_return_url is not None:
+        parts = _url(settings.oauth_return_url, "FACEPLATE_OAUTH_RETURN_URL")
+        if parts.fragment:
+            raise SettingsError("FACEPLATE_OAUTH_RETURN_URL must have no fragment")
+    metadata = settings.oauth_client_metadata_url
+    if metadata is not None:
+        parts = _url(metadata, "FACEPLATE_OAUTH_CLIENT_METADATA_URL")
+        if parts.scheme != "https" or parts.path in ("", "/"):
+            raise SettingsError(
+                "FACEPLATE_OAUTH_CLIENT_METADATA_URL must be an https URL with a path"
+            )
+
+
+def _url(value: str, name: str) -> SplitResult:
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(f"{name} must be an absolute http(s) URL, got {value!r}")
+    return parts

@@ -15,11 +15,13 @@ if TYPE_CHECKING:
     from faceplate.agents.base import ChatModel
     from faceplate.auth import Verifier
     from faceplate.db import Database
+    from faceplate.mcp_client.oauth.flow import OAuthFlow
     from faceplate.mcp_client.sessions import McpSessionManager
     from faceplate.routes.ws_limits import SocketLimits
     from faceplate.services.conversations import Conversations
     from faceplate.services.health import Health
     from faceplate.services.mcp_configs import McpConfigs
+    from faceplate.services.mcp_oauth import McpOAuth
     from faceplate.services.recovery import TurnRecovery
     from faceplate.services.users import Users
     from faceplate.settings import Settings
@@ -34,6 +36,8 @@ class AppState:
     users: Users
     conversations: Conversations
     mcp_configs: McpConfigs
+    mcp_oauth: McpOAuth
+    oauth: OAuthFlow
     health: Health
     recovery: TurnRecovery
     sessions: McpSessionManager

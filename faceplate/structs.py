@@ -111,12 +111,14 @@ class Message(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class McpConfig(msgspec.Struct, frozen=True, kw_only=True):
-    """A stored MCP config; header and env values in `config` are still encrypted."""
+    """A stored MCP config; header and env values in `config` are still encrypted. `oauth` is
+    not a column: the service fills it from the config's OAuth row, when it has one."""
 
     id: UUID
     name: str
     config: McpServerConfig
     enabled: bool
+    oauth: OAuthState | None = None
     created_at: datetime
     updated_at: datetime
 
@@ -161,6 +163,14 @@ class OAuthGrant(msgspec.Struct, frozen=True, kw_only=True):
     issued_at: datetime | None
     expires_at: datetime | None
     updated_at: datetime
+
+
+class OAuthState(msgspec.Struct, frozen=True, kw_only=True):
+    """A config's OAuth as clients see it; null for a server that never asked."""
+
+    status: OAuthStatus
+    scopes: list[str]
+    expires_at: datetime | None
 
 
 class TokenTimes(msgspec.Struct, frozen=True, kw_only=True):

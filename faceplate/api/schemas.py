@@ -8,7 +8,7 @@ from uuid import UUID
 
 import msgspec
 
-from faceplate.structs import HttpConfig, SseConfig, StdioConfig
+from faceplate.structs import HttpConfig, OAuthClient, SseConfig, StdioConfig
 
 Title = Annotated[str, msgspec.Meta(max_length=255)]
 ConfigName = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
@@ -22,14 +22,26 @@ class RenameConversation(msgspec.Struct, frozen=True, kw_only=True, forbid_unkno
     title: Title | None
 
 
+# RFC 6749 §3.3: a scope is a run of printable ASCII without space, quote or backslash.
+Scope = Annotated[str, msgspec.Meta(pattern=r"^[\x21\x23-\x5b\x5d-\x7e]{1,256}$")]
+
+
+class OAuthClientIn(OAuthClient, frozen=True, forbid_unknown_fields=True):
+    client_id: Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
+    client_secret: Annotated[str, msgspec.Meta(min_length=1, max_length=4096)] | None = None
+    scopes: Annotated[list[Scope], msgspec.Meta(max_length=64)] = msgspec.field(
+        default_factory=list
+    )
+
+
 # The stored config structs tolerate unknown fields (old code reads new rows); a request
 # must not: a misspelt "headers" would silently drop a secret.
 class HttpConfigIn(HttpConfig, frozen=True, forbid_unknown_fields=True):
-    pass
+    oauth: OAuthClientIn | msgspec.UnsetType = msgspec.UNSET
 
 
 class SseConfigIn(SseConfig, frozen=True, forbid_unknown_fields=True):
-    pass
+    oauth: OAuthClientIn | msgspec.UnsetType = msgspec.UNSET
 
 
 class StdioConfigIn(StdioConfig, frozen=True, forbid_unknown_fields=True):
@@ -65,6 +77,10 @@ class ToolInfo(msgspec.Struct, frozen=True, kw_only=True):
 
 class ToolList(msgspec.Struct, frozen=True, kw_only=True):
     tools: list[ToolInfo]
+
+
+class AuthorizationUrl(msgspec.Struct, frozen=True, kw_only=True):
+    authorization_url: str
 
 
 class Status(msgspec.Struct, frozen=True, kw_only=True):

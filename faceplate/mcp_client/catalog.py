@@ -14,6 +14,7 @@ import msgspec
 from faceplate.agents.base import ToolSpec
 from faceplate.mcp_client.errors import ToolUnavailable
 from faceplate.mcp_client.naming import model_tool_names
+from faceplate.mcp_client.oauth.errors import AuthorizationRequired
 from faceplate.mcp_client.results import error_result
 from faceplate.mcp_client.sessions import McpSessionManager, fingerprint
 from faceplate.structs import McpServerConfig, ToolCall, ToolResult
@@ -34,6 +35,11 @@ class ToolSource(Protocol):
     async def specs(self) -> list[ToolSpec]: ...
 
     async def call(self, call: ToolCall) -> ToolResult: ...
+
+    def authorization_required(self) -> list[tuple[UUID, str]]:
+        """(config id, name) of each config found needing OAuth authorization since the last
+        time this was asked: its tools are left out until the user authorizes it."""
+        ...
 
 
 class ListingFailures:
@@ -71,6 +77,7 @@ class ListingFailures:
 
 class _Route(msgspec.Struct, frozen=True, kw_only=True):
     config_id: UUID
+    config_name: str
     config: McpServerConfig
     tool_name: str
 
@@ -101,6 +108,8 @@ class McpToolSource:
         self._specs: list[ToolSpec] | None = None
         self._routes: dict[str, _Route] = {}
         self._lock = asyncio.Lock()
+        self._unauthorized: dict[UUID, str] = {}
+        self._reported: set[UUID] = set()
 
     async def specs(self) -> list[ToolSpec]:
         """Every listed tool under its model name (`{config-name-slug}__{tool}`)."""
@@ -126,7 +135,17 @@ class McpToolSource:
             tool_call_id=call.id,
             display_name=call.name,
             timeout_s=self._timeout_s,
+            on_authorization_required=lambda: self._needs(route.config_id, route.config_name),
         )
+
+    def authorization_required(self) -> list[tuple[UUID, str]]:
+        """Configs found needing authorization since last asked: each once per turn."""
+        new = [(i, name) for i, name in self._unauthorized.items() if i not in self._reported]
+        self._reported.update(i for i, _ in new)
+        return new
+
+    def _needs(self, config_id: UUID, name: str) -> None:
+        self._unauthorized.setdefault(config_id, name)
 
     async def _list(self) -> list[ToolSpec]:
         listed = await asyncio.gather(*(self._list_one(entry) for entry in self._configs))
@@ -137,15 +156,17 @@ class McpToolSource:
         ]
         names = model_tool_names([(entry[1], spec.name) for entry, spec in found])
         specs: list[ToolSpec] = []
-        for name, ((config_id, _, config), spec) in zip(names, found, strict=True):
-            self._routes[name] = _Route(config_id=config_id, config=config, tool_name=spec.name)
+        for name, ((config_id, config_name, config), spec) in zip(names, found, strict=True):
+            self._routes[name] = _Route(
+                config_id=config_id, config_name=config_name, config=config, tool_name=spec.name
+            )
             specs.append(
                 ToolSpec(name=name, description=spec.description, input_schema=spec.input_schema)
             )
         return specs
 
     async def _list_one(self, entry: ConfigEntry) -> list[ToolSpec]:
-        config_id, _, config = entry
+        config_id, config_name, config = entry
         failures = self._failures
         if failures is not None and (reason := failures.recent(config_id, config)):
             _log.info("tools of MCP config %s left out, failed lately: %s", config_id, reason)
@@ -154,6 +175,10 @@ class McpToolSource:
             specs = await self._manager.list_tools(
                 self._user_id, config_id, config, timeout_s=self._list_timeout_s
             )
+        except AuthorizationRequired:
+            _log.info("tools of MCP config %s left out: it needs authorization", config_id)
+            self._needs(config_id, config_name)
+            return []
         except ToolUnavailable as exc:
             _log.warning("tools of MCP config %s left out: %s", config_id, exc.message)
             if failures is not None:

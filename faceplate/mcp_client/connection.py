@@ -13,6 +13,7 @@ from typing import Final
 from uuid import UUID
 
 import anyio
+import httpx2
 from mcp.client import Client
 
 from faceplate.mcp_client.errors import ToolUnavailable
@@ -37,9 +38,11 @@ class Connection:
         connect_timeout_s: float,
         *,
         user_id: UUID | None = None,
+        auth: httpx2.Auth | None = None,
     ) -> None:
         self.config_id = config_id
         self.user_id = user_id
+        self.auth = auth
         self.stdio = isinstance(config, StdioConfig)
         self.lost_reason: str | None = None  # how the server went away, when it is known
         self.in_flight = 0
@@ -108,7 +111,7 @@ class Connection:
                     scope.cancel()
                 async with AsyncExitStack() as stack:
                     client = await open_client(
-                        stack, self.config_id, config, policy, self._mark_lost
+                        stack, self.config_id, config, policy, self._mark_lost, self.auth
                     )
                     scope.deadline = math.inf
                     self._client = client

@@ -19,6 +19,9 @@ from mcp.shared.exceptions import MCPError
 from faceplate.agents.base import ToolSpec
 from faceplate.mcp_client.connection import Connection
 from faceplate.mcp_client.errors import ToolError, ToolUnavailable
+from faceplate.mcp_client.oauth.bearer import OAuthBearer
+from faceplate.mcp_client.oauth.errors import AuthorizationRequired
+from faceplate.mcp_client.oauth.flow import OAuthFlow, may_authorize
 from faceplate.mcp_client.results import describe_failure, error_result, tool_result
 from faceplate.mcp_client.stdio.caps import Live, make_room
 from faceplate.mcp_client.stdio.runtime import StdioRuntime
@@ -49,6 +52,10 @@ class McpSessionManager:
     holds its own callers. Idle sessions close after `idle_timeout_s`. stdio servers run as
     `stdio` says (None: refused), at most `stdio_max_per_user` per user and `stdio_max_total`
     in all at once.
+
+    With `oauth`, every HTTP request of an HTTP or SSE config carries the config's access token
+    (when it has one), and a server that refuses to serve without one raises
+    AuthorizationRequired, the config then marked `needs_authorization`.
     """
 
     def __init__(
@@ -60,10 +67,12 @@ class McpSessionManager:
         stdio_max_total: int = 64,
         idle_timeout_s: float = 300.0,
         connect_timeout_s: float = 30.0,
+        oauth: OAuthFlow | None = None,
     ) -> None:
         self._policy = ConnectPolicy(allow_private=allow_private, stdio=stdio)
         self._stdio_max_per_user = stdio_max_per_user
         self._stdio_max_total = stdio_max_total
+        self._oauth = oauth
         self._idle_timeout_s = idle_timeout_s
         self._connect_timeout_s = connect_timeout_s
         self._connections: dict[SessionKey, Connection] = {}
@@ -107,7 +116,8 @@ class McpSessionManager:
         *,
         timeout_s: float = 10.0,
     ) -> list[ToolSpec]:
-        """The server's tools under its own names; raises ToolUnavailable on any failure."""
+        """The server's tools under its own names; raises ToolUnavailable on any failure, and
+        AuthorizationRequired when the user must authorize Faceplate first."""
         try:
             async with asyncio.timeout(timeout_s) as deadline:
                 tools = await self._use(user_id, config_id, config, _list_all, idempotent=True)
@@ -115,7 +125,7 @@ class McpSessionManager:
             if deadline.expired():
                 raise ToolUnavailable(f"MCP server did not answer within {timeout_s:g} s") from exc
             raise ToolUnavailable(describe_failure(exc)) from exc
-        except ToolUnavailable:
+        except (ToolUnavailable, AuthorizationRequired):
             raise
         except Exception as exc:
             raise ToolUnavailable(describe_failure(exc)) from exc
@@ -139,10 +149,12 @@ class McpSessionManager:
         tool_call_id: str,
         display_name: str,
         timeout_s: float,
+        on_authorization_required: Callable[[], None] | None = None,
     ) -> ToolResult:
         """Call a tool by the server's name; every failure becomes an error ToolResult.
 
-        Only cancellation propagates: the request is abandoned and the server told so.
+        Only cancellation propagates: the request is abandoned and the server told so. When the
+        server needs authorization, `on_authorization_required` is called too.
         """
         started = time.monotonic()
 
@@ -155,6 +167,10 @@ class McpSessionManager:
         except TimeoutError as exc:
             expired = deadline.expired()
             message = f"tool timed out after {timeout_s:g} s" if expired else describe_failure(exc)
+        except AuthorizationRequired as exc:
+            if on_authorization_required is not None:
+                on_authorization_required()
+            message = exc.message
         except Exception as exc:
             if not isinstance(exc, ToolError | MCPError):
                 _log.warning("MCP tool call failed (config %s)", config_id, exc_info=True)
@@ -180,14 +196,23 @@ class McpSessionManager:
     ) -> T:
         """Run `op` on the live connection, opening it if needed; once more if it had gone."""
         key = (user_id, config_id, fingerprint(config))
+        oauth = self._oauth if self._oauth is not None and may_authorize(config) else None
+        if oauth is not None:
+            # Before any connection: a config known to need authorization costs no request, and
+            # a token near its expiry is refreshed once here rather than by each request.
+            await oauth.tokens.current(user_id, config_id)
         for attempt in range(2):
             if isinstance(config, StdioConfig):
                 await self._admit_stdio(key)
-            connection = self._connection(key, config)
+            connection = self._connection(key, config, oauth)
             connection.in_flight += 1
             try:
                 return await op(await connection.connected())
+            except ToolError:
+                await self._check_authorization(connection, key, config)
+                raise
             except MCPError as exc:
+                await self._check_authorization(connection, key, config)
                 gone = exc.message.strip(" .").lower() in _SESSION_GONE
                 lost = exc.code == types.CONNECTION_CLOSED
                 if gone or lost:
@@ -203,7 +228,21 @@ class McpSessionManager:
                 connection.last_used = time.monotonic()
         raise AssertionError("unreachable")
 
-    def _connection(self, key: SessionKey, config: McpServerConfig) -> Connection:
+    async def _check_authorization(
+        self, connection: Connection, key: SessionKey, config: McpServerConfig
+    ) -> None:
+        """Raise AuthorizationRequired (after discovery) if the failure was the server's 401."""
+        bearer = connection.auth
+        if self._oauth is None or not isinstance(bearer, OAuthBearer):
+            return
+        if not bearer.needs_authorization:
+            return
+        self._discard(connection)
+        raise await self._oauth.challenged(key[0], key[1], config, bearer.challenge, bearer.version)
+
+    def _connection(
+        self, key: SessionKey, config: McpServerConfig, oauth: OAuthFlow | None = None
+    ) -> Connection:
         if self._closed:
             raise ToolUnavailable("MCP sessions are shutting down")
         connection = self._connections.get(key)
@@ -211,8 +250,9 @@ class McpSessionManager:
             return connection
         if connection is not None:
             self._discard(connection)
+        bearer = None if oauth is None else OAuthBearer(oauth.tokens, key[0], key[1])
         connection = Connection(
-            key[1], config, self._policy, self._connect_timeout_s, user_id=key[0]
+            key[1], config, self._policy, self._connect_timeout_s, user_id=key[0], auth=bearer
         )
         self._connections[key] = connection
         if self._sweeper is None:

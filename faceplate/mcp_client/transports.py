@@ -46,14 +46,16 @@ async def open_client(
     config: McpServerConfig,
     policy: ConnectPolicy,
     on_lost: OnLost,
+    auth: httpx2.Auth | None = None,
 ) -> Client:
     """Connect and negotiate; what it opens is pushed on `stack`, exited by the caller's task.
 
     The URL (or the stdio entry) is checked again on every connect. `on_lost(reason)` is called
     once the connection's incoming stream ends: the server went away or the transport broke;
-    `reason` says how when the transport knows (a stdio server's exit), else None.
+    `reason` says how when the transport knows (a stdio server's exit), else None. `auth` (an
+    HTTP or SSE config's OAuth bearer) sees every HTTP request of the connection.
     """
-    transport, reason = await _transport(stack, config_id, config, policy)
+    transport, reason = await _transport(stack, config_id, config, policy, auth)
     watched = _watched(transport, lambda: on_lost(reason()))
     client = Client(watched, cache=None, client_info=CLIENT_INFO)
     await stack.enter_async_context(client)
@@ -65,20 +67,26 @@ def _no_reason() -> str | None:
 
 
 async def _transport(
-    stack: AsyncExitStack, config_id: UUID, config: McpServerConfig, policy: ConnectPolicy
+    stack: AsyncExitStack,
+    config_id: UUID,
+    config: McpServerConfig,
+    policy: ConnectPolicy,
+    auth: httpx2.Auth | None,
 ) -> tuple[AbstractAsyncContextManager[TransportStreams], Callable[[], str | None]]:
     match config:
         case HttpConfig(url=url, headers=headers):
             await check_url_async(url, allow_private=policy.allow_private)
             make_client = httpx2.AsyncClient if policy.allow_private else guarded_client
-            http = make_client(headers=dict(headers), timeout=_HTTP_TIMEOUT)
+            http = make_client(headers=dict(headers), timeout=_HTTP_TIMEOUT, auth=auth)
             await stack.enter_async_context(http)
             return streamable_http_client(url, http_client=http), _no_reason
         case SseConfig(url=url, headers=headers):
             await check_url_async(url, allow_private=policy.allow_private)
             if policy.allow_private:
-                return sse_client(url, headers=dict(headers)), _no_reason
-            sse = sse_client(url, headers=dict(headers), httpx_client_factory=guarded_client)
+                return sse_client(url, headers=dict(headers), auth=auth), _no_reason
+            sse = sse_client(
+                url, headers=dict(headers), auth=auth, httpx_client_factory=guarded_client
+            )
             return sse, _no_reason
         case StdioConfig():
             if policy.stdio is None:

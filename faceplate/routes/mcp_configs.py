@@ -56,3 +56,15 @@ async def list_tools(request: Request) -> Response:
     user = await current_user(request)
     tools = await app_state(request).mcp_configs.live_tools(user, path_id(request))
     return JSONResponse(tools)
+
+
+async def start_oauth(request: Request) -> Response:
+    user = await current_user(request)
+    started = await app_state(request).mcp_oauth.start(user, path_id(request))
+    return JSONResponse(started)
+
+
+async def forget_oauth(request: Request) -> Response:
+    user = await current_user(request)
+    await app_state(request).mcp_oauth.forget(user, path_id(request))
+    return Response(status_code=204)

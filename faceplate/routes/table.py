@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Final
 
-from starlette.routing import BaseRoute, WebSocketRoute
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from faceplate.api.pages import Page
 from faceplate.api.schemas import (
+    AuthorizationUrl,
     CreateConversation,
     CreateMcpConfig,
     Me,
@@ -21,9 +22,10 @@ from faceplate.api.schemas import (
     Status,
     ToolList,
 )
-from faceplate.routes import conversations, health, mcp_configs, me, ws
+from faceplate.routes import conversations, health, mcp_configs, me, oauth, ws
 from faceplate.routes.page import page_routes
 from faceplate.structs import Conversation, McpConfig, Message
+from faceplate.web.endpoint import Endpoint
 from faceplate.web.openapi import Op, openapi_route
 from faceplate.web.route_table import HttpRoute
 
@@ -125,7 +127,27 @@ _DECLARED: Final[list[BaseRoute]] = [
         "GET",
         "/v1/mcp-configs/{id}/tools",
         mcp_configs.list_tools,
-        Op(summary="The server's live tools", result=ToolList, errors=(502,)),
+        Op(summary="The server's live tools", result=ToolList, errors=(424, 502)),
+    ),
+    HttpRoute(
+        "POST",
+        "/v1/mcp-configs/{id}/oauth",
+        mcp_configs.start_oauth,
+        Op(
+            summary="Start authorizing Faceplate with the server's OAuth: open the URL",
+            result=AuthorizationUrl,
+            errors=(422, 502),
+        ),
+    ),
+    HttpRoute(
+        "DELETE",
+        "/v1/mcp-configs/{id}/oauth",
+        mcp_configs.forget_oauth,
+        Op(summary="Forget the OAuth tokens (revoked where the server allows)", status=204),
+    ),
+    # The browser's return from an authorization server: public, a page, not part of the API.
+    Route(
+        "/oauth/callback", Endpoint(oauth.oauth_callback), methods=["GET"], include_in_schema=False
     ),
     HttpRoute(
         "GET",

@@ -4,6 +4,7 @@ their live tools, and the tools each turn offers from a user's enabled configs."
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from typing import Final
 from uuid import UUID
 
@@ -17,11 +18,21 @@ from faceplate.errors import NotFound
 from faceplate.mcp_client.addresses import check_url_async
 from faceplate.mcp_client.catalog import ListingFailures, McpToolSource, ToolSource
 from faceplate.mcp_client.errors import ToolUnavailable
+from faceplate.mcp_client.oauth.flow import OAuthFlow
 from faceplate.mcp_client.sessions import McpSessionManager
 from faceplate.mcp_client.stdio.servers import StdioServers, stdio_refused
 from faceplate.queries import mcp_configs as q
 from faceplate.secrets import SecretBox, keep_redacted, redact
-from faceplate.structs import McpConfig, McpServerConfig, StdioConfig, User
+from faceplate.structs import (
+    HttpConfig,
+    McpConfig,
+    McpServerConfig,
+    OAuthState,
+    OAuthStatusRow,
+    SseConfig,
+    StdioConfig,
+    User,
+)
 
 _NOT_FOUND: Final = "MCP config not found"
 _CURSOR: Final = CursorCodec(str)
@@ -32,7 +43,9 @@ LIST_TIMEOUT_S: Final = 10.0
 class McpConfigs:
     """Owner-scoped CRUD of MCP configs, their live tools, and the tools of each turn.
 
-    A changed or deleted config's sessions are closed at once.
+    A changed or deleted config's sessions are closed at once. Each config shows its OAuth
+    state; one re-pointed (another URL or transport) or deleted has its tokens forgotten
+    (revoked where the server allows), as they were granted for the old server.
     """
 
     def __init__(
@@ -44,8 +57,10 @@ class McpConfigs:
         stdio_servers: StdioServers | None,
         allow_private: bool,
         tool_timeout_s: float,
+        oauth: OAuthFlow | None = None,
     ) -> None:
         self._db = db
+        self._oauth = oauth
         self._box = box
         self._sessions = sessions
         self._stdio_servers = stdio_servers
@@ -63,8 +78,20 @@ class McpConfigs:
             with contextlib.suppress(ToolUnavailable):
                 await check_url_async(config.url, allow_private=self._allow_private)
 
-    def _shown(self, row: McpConfig) -> McpConfig:
-        return msgspec.structs.replace(row, config=redact(row.config))
+    def _shown(self, row: McpConfig, oauth: OAuthStatusRow | None = None) -> McpConfig:
+        state = None
+        if oauth is not None:
+            state = OAuthState(
+                status=oauth.status, scopes=oauth.scopes, expires_at=oauth.expires_at
+            )
+        return msgspec.structs.replace(row, config=redact(row.config), oauth=state)
+
+    async def _shown_all(self, user: User, rows: Sequence[McpConfig]) -> list[McpConfig]:
+        """The rows as clients see them: secrets redacted, each with its OAuth state."""
+        statuses = {}
+        if self._oauth is not None:
+            statuses = await self._oauth.statuses(user.id, [r.id for r in rows])
+        return [self._shown(r, statuses.get(r.id)) for r in rows]
 
     async def create(self, user: User, body: CreateMcpConfig) -> McpConfig:
         """A new config; Invalid for a refused command or address, Conflict on a taken name."""
@@ -82,7 +109,8 @@ class McpConfigs:
 
     async def get(self, user: User, config_id: UUID) -> McpConfig:
         """The user's config, redacted; NotFound if not theirs."""
-        return self._shown(await self.get_sealed(user, config_id))
+        (shown,) = await self._shown_all(user, [await self.get_sealed(user, config_id)])
+        return shown
 
     async def get_sealed(self, user: User, config_id: UUID) -> McpConfig:
         async with self._db.connection() as conn:
@@ -110,7 +138,7 @@ class McpConfigs:
                 conn, user_id=user.id, after_name=after, limit=limit + 1
             )
         page = page_of(rows, limit, lambda c: c.name)
-        return Page(items=[self._shown(r) for r in page.items], next_cursor=page.next_cursor)
+        return Page(items=await self._shown_all(user, page.items), next_cursor=page.next_cursor)
 
     async def update(self, user: User, config_id: UUID, body: PatchMcpConfig) -> McpConfig:
         """Change any of name, config, enabled; "********" keeps a stored secret value."""
@@ -133,10 +161,15 @@ class McpConfigs:
         if row is None:
             raise NotFound(_NOT_FOUND)
         await self._sessions.close_config(config_id)
-        return self._shown(row)
+        if self._oauth is not None and _repointed(current.config, config):
+            await self._oauth.forget(user.id, config_id)
+        (shown,) = await self._shown_all(user, [row])
+        return shown
 
     async def delete(self, user: User, config_id: UUID) -> None:
         """Delete the config; NotFound if not the user's."""
+        if self._oauth is not None:
+            await self._oauth.forget(user.id, config_id)  # revoked before the row goes
         async with self._db.connection() as conn:
             deleted = await q.delete_mcp_config(conn, user_id=user.id, config_id=config_id)
         if not deleted:
@@ -145,7 +178,7 @@ class McpConfigs:
 
     async def live_tools(self, user: User, config_id: UUID) -> ToolList:
         """The server's tools under its own names; ToolUnavailable (502) if it cannot answer
-        within LIST_TIMEOUT_S."""
+        within LIST_TIMEOUT_S, AuthorizationRequired (424) if it needs the user's authorization."""
         config = await self.get_clear(user, config_id)
         specs = await self._sessions.list_tools(
             user.id, config.id, config.config, timeout_s=LIST_TIMEOUT_S
@@ -169,3 +202,10 @@ class McpConfigs:
             timeout_s=self._tool_timeout_s,
             failures=self._failures,
         )
+
+
+def _repointed(old: McpServerConfig, new: McpServerConfig) -> bool:
+    """Another transport or URL: a grant for the old server is not one for the new."""
+    if isinstance(old, HttpConfig | SseConfig) and isinstance(new, HttpConfig | SseConfig):
+        return type(old) is not type(new) or old.url != new.url
+    return type(old) is not type(new)

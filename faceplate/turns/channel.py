@@ -83,6 +83,13 @@ class TurnChannel:
     def tool_result(self, result: ToolResult) -> None:
         self._publish(f.ToolResultFrame(turn_id=self.turn_id, seq=self._next(), tool_result=result))
 
+    def authorization_required(self, config_id: UUID, name: str) -> None:
+        self._publish(
+            f.AuthorizationRequiredFrame(
+                turn_id=self.turn_id, seq=self._next(), config_id=config_id, name=name
+            )
+        )
+
     def message(self, message: Message) -> None:
         """A stored assistant or tool message; an assistant one ends its streaming."""
         self.flush()

@@ -149,6 +149,17 @@ class ToolResultFrame(
     tool_result: ToolResult
 
 
+class AuthorizationRequiredFrame(
+    msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag="authorization_required"
+):
+    """At a step's start: this enabled config needs OAuth authorization, its tools left out."""
+
+    turn_id: UUID
+    seq: int
+    config_id: UUID
+    name: str
+
+
 class TurnError(msgspec.Struct, frozen=True, kw_only=True):
     code: str
     message: str
@@ -172,6 +183,7 @@ ServerFrame = (
     | TextDeltaFrame
     | ToolCallFrame
     | ToolResultFrame
+    | AuthorizationRequiredFrame
     | TurnEndFrame
 )
 SERVER_FRAMES: Final = msgspec.json.Decoder(ServerFrame)

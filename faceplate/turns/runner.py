@@ -160,6 +160,8 @@ class TurnRunner:
         while True:
             offer = rounds < self._config.max_tool_rounds
             specs = await self._interruptible(source.specs) if offer else []
+            for config_id, name in source.authorization_required():
+                self.channel.authorization_required(config_id, name)
             step, calls = await self._step(history, specs)
             history.append(step)
             if not calls:

@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Final
+from uuid import UUID
 
 from faceplate.agents.base import ToolSpec
 from faceplate.mcp_client.catalog import ToolSource
@@ -32,6 +33,9 @@ class NoTools:
         return error_result(
             f"unknown tool {call.name}", tool_call_id=call.id, name=call.name, duration_ms=0
         )
+
+    def authorization_required(self) -> list[tuple[UUID, str]]:
+        return []
 
 
 class ToolStep:

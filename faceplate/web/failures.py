@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from faceplate.api.schemas import ErrorBody, ErrorDetail
 from faceplate.errors import (
+    AuthorizationRequired,
     Conflict,
     FaceplateError,
     Invalid,
@@ -36,6 +37,7 @@ _STATUS: Final[tuple[tuple[type[FaceplateError], int, str], ...]] = (
     (Unauthorized, 401, "unauthorized"),
     (Unavailable, 503, "unavailable"),
     (UpstreamError, 502, "upstream_error"),
+    (AuthorizationRequired, 424, "authorization_required"),
 )
 _HTTP_CODES: Final = {
     404: "not_found",

@@ -38,6 +38,7 @@ _ERROR_TEXT: Final = {
     409: "Conflict",
     413: "Body over 1 MiB",
     422: "Validation error",
+    424: "The MCP server needs the user to authorize Faceplate first",
     502: "Upstream failure",
     503: "Database unavailable",
 }

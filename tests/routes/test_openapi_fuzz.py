@@ -26,8 +26,9 @@ from tests.routes.helpers import Headers, assert_error
 from tests.support.app import bearer, dev_token
 from tests.support.server import ServerThread
 
-# Listing tools connects to the configured MCP server: slow, and not what this fuzzes.
-EXCLUDED = {("GET", "/v1/mcp-configs/{id}/tools")}
+# Listing tools and starting OAuth connect to the configured MCP server: slow, and not what
+# this fuzzes.
+EXCLUDED = {("GET", "/v1/mcp-configs/{id}/tools"), ("POST", "/v1/mcp-configs/{id}/oauth")}
 OPERATIONS = sorted(
     (method.upper(), path)
     for path, methods in build_document(ROUTES)["paths"].items()

@@ -46,6 +46,9 @@ class Toolbox:
             for name in ("add", "hold", "after_add")
         ]
 
+    def authorization_required(self) -> list[tuple[UUID, str]]:
+        return []
+
     async def call(self, call: ToolCall) -> ToolResult:
         self.calls.append(call)
         started = time.monotonic()

@@ -9,7 +9,7 @@ from uuid import UUID
 
 import httpx2
 
-from faceplate.mcp_client.oauth.errors import AuthorizationRequired, OAuthError
+from faceplate.mcp_client.oauth.errors import OAuthError
 from faceplate.mcp_client.oauth.tokens import AccessToken, TokenKeeper
 
 logger = logging.getLogger(__name__)
@@ -81,4 +81,5 @@ class OAuthBearer(httpx2.Auth):
 
     @property
     def needs_authorization(self) -> bool:
-        return self.refused or isinstance(self.failure, AuthorizationRequired)
+        """The server refused to serve without a (new) token."""
+        return self.refused

@@ -88,17 +88,18 @@ class ClientRegistry:
         box: SecretBox,
         http: OAuthHttp,
         *,
-        redirect_uri: str,
         metadata_url: str | None,
     ) -> None:
         self._db = db
         self._box = box
         self._http = http
-        self.redirect_uri = redirect_uri
         self._metadata_url = metadata_url
 
-    async def choose(self, server: OAuthServer, preregistered: OAuthClient | None) -> Credentials:
-        """The client to use with `server`; OAuthUnavailable when there is no way to have one."""
+    async def choose(
+        self, server: OAuthServer, preregistered: OAuthClient | None, redirect_uri: str
+    ) -> Credentials:
+        """The client to use with `server` for `redirect_uri`; OAuthUnavailable when there is no
+        way to have one."""
         if preregistered is not None:
             secret = preregistered.client_secret or None
             methods = server.token_endpoint_auth_methods
@@ -115,30 +116,30 @@ class ClientRegistry:
                 "pre-registered client (config.oauth)"
             )
         async with self._db.connection() as conn:
-            stored = await q.get_oauth_client(
-                conn, issuer=server.issuer, redirect_uri=self.redirect_uri
-            )
+            stored = await q.get_oauth_client(conn, issuer=server.issuer, redirect_uri=redirect_uri)
         if stored is None or _expired(stored):
-            stored = await self._register(server, server.registration_endpoint)
+            stored = await self._register(server, server.registration_endpoint, redirect_uri)
         return self._credentials(stored)
 
-    async def forget(self, server: OAuthServer, client_id: str) -> None:
+    async def forget(self, server: OAuthServer, client_id: str, redirect_uri: str) -> None:
         """Drop a registration the server refused (invalid_client): the next start registers."""
         async with self._db.connection() as conn:
             dropped = await q.delete_oauth_client(
-                conn, issuer=server.issuer, redirect_uri=self.redirect_uri, client_id=client_id
+                conn, issuer=server.issuer, redirect_uri=redirect_uri, client_id=client_id
             )
         if dropped:
             logger.info("OAuth: registration with %s dropped, the server refused it", server.issuer)
 
-    async def _register(self, server: OAuthServer, endpoint: str) -> RegisteredClient:
+    async def _register(
+        self, server: OAuthServer, endpoint: str, redirect_uri: str
+    ) -> RegisteredClient:
         supported = server.token_endpoint_auth_methods
         wanted = auth_method(supported, has_secret=True)
         if wanted not in supported and "none" in supported:
             wanted = "none"
         scope = " ".join(server.supported_scopes or server.scopes) or None
         metadata = OAuthClientMetadata(
-            redirect_uris=[AnyUrl(self.redirect_uri)],
+            redirect_uris=[AnyUrl(redirect_uri)],
             token_endpoint_auth_method=wanted,
             grant_types=list(GRANT_TYPES),
             response_types=["code"],
@@ -168,7 +169,7 @@ class ClientRegistry:
             saved = await q.save_oauth_client(
                 conn,
                 issuer=server.issuer,
-                redirect_uri=self.redirect_uri,
+                redirect_uri=redirect_uri,
                 client_id=info.client_id,
                 client_secret=(
                     None if info.client_secret is None else self._box.encrypt(info.client_secret)
@@ -178,7 +179,7 @@ class ClientRegistry:
             )
             if saved is None:  # another start registered first: theirs is the one kept
                 saved = await q.get_oauth_client(
-                    conn, issuer=server.issuer, redirect_uri=self.redirect_uri
+                    conn, issuer=server.issuer, redirect_uri=redirect_uri
                 )
         if saved is None:
             raise OAuthUnavailable("the client registration could not be kept")

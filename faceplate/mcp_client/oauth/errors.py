@@ -4,7 +4,7 @@ Exception tree:
 * FaceplateError
   x ToolError
     x OAuthError
-      x AuthorizationRequired  (the user must authorize Faceplate first)
+      x AuthorizationRequired  (also faceplate.errors.AuthorizationRequired: a 424)
       x OAuthUnavailable       (also UpstreamError)
       x OAuthNotOffered        (also Invalid)
       x CallbackError
@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Literal
 from uuid import UUID
 
+from faceplate import errors
 from faceplate.errors import Invalid, UpstreamError
 from faceplate.mcp_client.errors import ToolError
 
@@ -27,7 +28,7 @@ class OAuthError(ToolError):
     """OAuth with the MCP server's authorization server failed."""
 
 
-class AuthorizationRequired(OAuthError):
+class AuthorizationRequired(OAuthError, errors.AuthorizationRequired):
     """The MCP server needs the user to authorize Faceplate first."""
 
     def __init__(self, config_id: UUID, message: str | None = None) -> None:

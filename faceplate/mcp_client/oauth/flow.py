@@ -40,6 +40,7 @@ from faceplate.mcp_client.oauth.http import OAuthHttp
 from faceplate.mcp_client.oauth.tokens import REFRESH_MARGIN_S, TokenKeeper
 from faceplate.queries import oauth as q
 from faceplate.secrets import SecretBox
+from faceplate.settings import Settings
 from faceplate.structs import (
     HttpConfig,
     McpServerConfig,
@@ -57,13 +58,22 @@ _SHOWN_ERROR: Final = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
 class OAuthSettings(msgspec.Struct, frozen=True, kw_only=True):
-    """Where the browser comes back to, and which client metadata document Faceplate has."""
+    """Where the browser comes back to (None: no authorization can start), and which client
+    metadata document Faceplate has."""
 
-    redirect_uri: str
+    redirect_uri: str | None
     allow_private: bool
     client_metadata_url: str | None = None
     state_lifetime_s: float = STATE_LIFETIME_S
     refresh_margin_s: float = REFRESH_MARGIN_S
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> OAuthSettings:
+        return cls(
+            redirect_uri=settings.oauth_callback_url,
+            allow_private=settings.mcp_allow_private,
+            client_metadata_url=settings.oauth_client_metadata_url,
+        )
 
 
 class Connected(msgspec.Struct, frozen=True, kw_only=True):
@@ -82,6 +92,11 @@ def uses_own_authorization(config: McpServerConfig) -> bool:
     )
 
 
+def may_authorize(config: McpServerConfig) -> bool:
+    """Whether Faceplate may authorize this config with OAuth: HTTP or SSE, no own header."""
+    return isinstance(config, HttpConfig | SseConfig) and not uses_own_authorization(config)
+
+
 class OAuthFlow:
     """OAuth of every MCP config, for one instance; `aclose` it at shutdown."""
 
@@ -94,7 +109,6 @@ class OAuthFlow:
             db,
             box,
             self.http,
-            redirect_uri=settings.redirect_uri,
             metadata_url=settings.client_metadata_url,
         )
         self.tokens = TokenKeeper(db, box, self.http, margin_s=settings.refresh_margin_s)
@@ -113,6 +127,9 @@ class OAuthFlow:
         url = _url_of(config)
         if uses_own_authorization(config):
             raise OAuthNotOffered("the config sends its own Authorization header")
+        redirect_uri = self._settings.redirect_uri
+        if redirect_uri is None:
+            raise OAuthNotOffered("OAuth needs FACEPLATE_PUBLIC_URL to be set on this server")
         status, challenge = await self._probe(config)
         if status != 401:
             raise OAuthNotOffered(f"the MCP server does not ask for authorization (HTTP {status})")
@@ -121,7 +138,7 @@ class OAuthFlow:
         self._check_browser_url(server.authorization_endpoint)
         oauth = config.oauth if isinstance(config, HttpConfig | SseConfig) else None
         preregistered = oauth if isinstance(oauth, OAuthClient) else None
-        client = await self.clients.choose(server, preregistered)
+        client = await self.clients.choose(server, preregistered, redirect_uri)
         scopes = list(preregistered.scopes) if preregistered and preregistered.scopes else None
         scopes = scopes or server.scopes
         pkce = PKCEParameters.generate()
@@ -133,7 +150,7 @@ class OAuthFlow:
                 user_id=user_id,
                 config_id=config_id,
                 code_verifier=self._box.encrypt(pkce.code_verifier),
-                redirect_uri=self._settings.redirect_uri,
+                redirect_uri=redirect_uri,
                 server=server,
                 scopes=scopes,
                 client_id=client.client_id,
@@ -148,7 +165,7 @@ class OAuthFlow:
         params = {
             "response_type": "code",
             "client_id": client.client_id,
-            "redirect_uri": self._settings.redirect_uri,
+            "redirect_uri": redirect_uri,
             "state": state,
             "code_challenge": pkce.code_challenge,
             "code_challenge_method": "S256",
@@ -213,7 +230,7 @@ class OAuthFlow:
             raise CallbackError("exchange_failed", f"{exc.message}.", config_id) from None
         if isinstance(result, grants.Refusal):
             if result.error == "invalid_client":
-                await self.clients.forget(server, client.client_id)
+                await self.clients.forget(server, client.client_id, pending.redirect_uri)
             raise CallbackError(
                 "exchange_failed",
                 f"The authorization server refused the code ({result.error}).",
