@@ -268,6 +268,7 @@ def _check_oauth(settings: Settings) -> None:
 def _url(value: str, name: str) -> SplitResult:
     try:
         parts = urlsplit(value)
+        parts.port  # noqa: B018 - reading it checks it
     except ValueError:
         parts = None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:

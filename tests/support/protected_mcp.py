@@ -21,7 +21,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tests.support.oauth_server import AuthorizationServer
-from tests.support.server import ServerThread
+from tests.support.server import LateApp, ServerThread
 
 _ANY_HOST = TransportSecuritySettings(enable_dns_rebinding_protection=False)
 
@@ -32,17 +32,6 @@ class _Verifier:
 
     async def verify_token(self, token: str) -> AccessToken | None:
         return self._auth.verify(token)
-
-
-class _Late:
-    """The app of a server whose URL must be known before the app can be built."""
-
-    def __init__(self) -> None:
-        self.inner: ASGIApp | None = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        assert self.inner is not None
-        await self.inner(scope, receive, send)
 
 
 class ProtectedMcpServer:
@@ -65,7 +54,7 @@ class ProtectedMcpServer:
         self.statuses: Counter[int] = Counter()
         self.bearer_requests = 0
         self._lock = threading.Lock()
-        late = _Late()
+        late = LateApp()
         self._thread = ServerThread(
             late, lifespan="on", name="protected-mcp", timeout_graceful_shutdown=1
         )

@@ -92,3 +92,15 @@ class ServerThread:
             self.loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
             self.loop.run_until_complete(self.loop.shutdown_asyncgens())
             self.loop.close()
+
+
+class LateApp:
+    """An app for a server whose URL must be known before the real app can be built: serve
+    this, then set `inner` before starting the server."""
+
+    def __init__(self) -> None:
+        self.inner: Any = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        assert self.inner is not None, "LateApp.inner was never set"
+        await self.inner(scope, receive, send)
