@@ -17,11 +17,12 @@ from mcp.client.auth.utils import (
 )
 from mcp.shared.auth import OAuthMetadata, ProtectedResourceMetadata
 from mcp.shared.auth_utils import check_resource_allowed, resource_url_from_server_url
+from mcp_types import LATEST_PROTOCOL_VERSION
 from pydantic import ValidationError
 
 from faceplate.mcp_client.oauth.errors import OAuthUnavailable
 from faceplate.mcp_client.oauth.http import OAuthHttp
-from faceplate.structs import OAuthServer
+from faceplate.structs import HttpConfig, OAuthServer, SseConfig
 
 logger = logging.getLogger(__name__)
 
@@ -136,3 +137,26 @@ def _opt(url: object | None) -> str | None:
 def _where(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+async def probe(http: OAuthHttp, config: HttpConfig | SseConfig) -> tuple[int, str | None]:
+    """How the MCP server answers a first request without a token: its status and its
+    `WWW-Authenticate` (an `initialize` POST for streamable HTTP, the stream's GET for SSE)."""
+    headers = dict(config.headers)
+    if isinstance(config, SseConfig):
+        accept = {"Accept": "text/event-stream"}
+        reply = await http.probe(config.url, "GET", {**headers, **accept}, None)
+    else:
+        body = {
+            "jsonrpc": "2.0",
+            "id": 0,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": LATEST_PROTOCOL_VERSION,
+                "capabilities": {},
+                "clientInfo": {"name": "faceplate", "version": "0.1.0"},
+            },
+        }
+        accept = {"Accept": "application/json, text/event-stream"}
+        reply = await http.probe(config.url, "POST", {**headers, **accept}, body)
+    return reply.status, reply.headers.get("www-authenticate")

@@ -23,13 +23,12 @@ from uuid import UUID
 import msgspec
 from mcp.client.auth.oauth2 import PKCEParameters
 from mcp.client.auth.utils import issuers_match
-from mcp_types import LATEST_PROTOCOL_VERSION
 
 from faceplate.db import Database
 from faceplate.mcp_client.errors import ToolUnavailable
 from faceplate.mcp_client.oauth import grants
 from faceplate.mcp_client.oauth.clients import ClientRegistry, credentials
-from faceplate.mcp_client.oauth.discovery import discover
+from faceplate.mcp_client.oauth.discovery import discover, probe
 from faceplate.mcp_client.oauth.errors import (
     AuthorizationRequired,
     CallbackError,
@@ -45,7 +44,6 @@ from faceplate.structs import (
     HttpConfig,
     McpServerConfig,
     OAuthClient,
-    OAuthServer,
     OAuthStatusRow,
     SseConfig,
 )
@@ -124,13 +122,15 @@ class OAuthFlow:
         Raises OAuthNotOffered for a config that cannot use OAuth or a server that does not ask
         for it, OAuthUnavailable when its authorization server cannot be used.
         """
-        url = _url_of(config)
+        if not isinstance(config, HttpConfig | SseConfig):
+            raise OAuthNotOffered("stdio MCP servers do not use OAuth")
+        url = config.url
         if uses_own_authorization(config):
             raise OAuthNotOffered("the config sends its own Authorization header")
         redirect_uri = self._settings.redirect_uri
         if redirect_uri is None:
             raise OAuthNotOffered("OAuth needs FACEPLATE_PUBLIC_URL to be set on this server")
-        status, challenge = await self._probe(config)
+        status, challenge = await probe(self.http, config)
         if status != 401:
             raise OAuthNotOffered(f"the MCP server does not ask for authorization (HTTP {status})")
         server = await discover(self.http, url, challenge)
@@ -314,29 +314,6 @@ class OAuthFlow:
 
     # --- helpers ----------------------------------------------------------------------------
 
-    async def _probe(self, config: McpServerConfig) -> tuple[int, str | None]:
-        """How the server answers an unauthenticated first request: status, WWW-Authenticate."""
-        url = _url_of(config)
-        headers = dict(config.headers) if isinstance(config, HttpConfig | SseConfig) else {}
-        if isinstance(config, SseConfig):
-            reply = await self.http.probe(
-                url, "GET", {**headers, "Accept": "text/event-stream"}, None
-            )
-        else:
-            body = {
-                "jsonrpc": "2.0",
-                "id": 0,
-                "method": "initialize",
-                "params": {
-                    "protocolVersion": LATEST_PROTOCOL_VERSION,
-                    "capabilities": {},
-                    "clientInfo": {"name": "faceplate", "version": "0.1.0"},
-                },
-            }
-            accept = {"Accept": "application/json, text/event-stream"}
-            reply = await self.http.probe(url, "POST", {**headers, **accept}, body)
-        return reply.status, reply.headers.get("www-authenticate")
-
     def _check_browser_url(self, url: str) -> None:
         """The authorization endpoint is for the browser: http(s) only, https outside dev."""
         lowered = url.lower()
@@ -352,6 +329,3 @@ def _url_of(config: McpServerConfig) -> str:
     if isinstance(config, HttpConfig | SseConfig):
         return config.url
     raise OAuthNotOffered("stdio MCP servers do not use OAuth")
-
-
-__all__ = ["Connected", "OAuthFlow", "OAuthServer", "OAuthSettings", "state_hash"]
