@@ -257,6 +257,17 @@ def test_forgetting_revokes_and_the_server_asks_again(
     assert oauth_of(client, config_id)["status"] == "needs_authorization"
 
 
+def test_a_deleted_config_has_its_tokens_revoked(
+    client: httpx.Client, protected: ProtectedMcpServer, auth: AuthorizationServer
+) -> None:
+    config_id = _connect(client, protected)
+
+    assert client.delete(f"/v1/mcp-configs/{config_id}").status_code == 204
+
+    assert auth.counts["revocations"] == 2
+    assert auth.live_grants() == []
+
+
 def test_a_repointed_config_forgets_its_grant(
     client: httpx.Client, protected: ProtectedMcpServer, auth: AuthorizationServer
 ) -> None:
