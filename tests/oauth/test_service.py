@@ -21,7 +21,7 @@ async def test_without_a_public_url_no_authorization_starts(
             db,
             box,
             sessions,
-            stdio_commands=(),
+            stdio_servers=None,
             allow_private=True,
             tool_timeout_s=5,
             oauth=flow,
