@@ -14,6 +14,7 @@ import msgspec
 AuthMode = Literal["dev", "cognito"]
 LlmKind = Literal["openai", "anthropic", "echo"]
 StdioSandbox = Literal["auto", "bwrap", "none"]
+LogFormat = Literal["text", "json"]
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are a helpful assistant. Use the tools you are offered when they help, "
@@ -68,6 +69,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         DEV_PUBLIC_URL, in cognito mode OAuth needs it set (None: no authorization can start)."""
         base = self.public_url or (DEV_PUBLIC_URL if self.auth == "dev" else None)
         return None if base is None else f"{base.rstrip('/')}/oauth/callback"
+    # Many tenants (CONTRACT §1): the model's context, MCP bounds, per-user limits, logs.
+    llm_context_tokens: int = 128_000
+    llm_max_output_tokens: int = 4096
+    mcp_max_result_bytes: int = 1_048_576
+    mcp_max_tools: int = 128
+    limit_sockets_per_user: int = 32
+    limit_requests_per_minute: int = 600
+    limit_mcp_configs: int = 50
+    log_format: LogFormat = "text"
+
+    @property
+    def secret_keys(self) -> tuple[str, ...]:
+        """The keys of FACEPLATE_SECRET_KEY, the one that encrypts first; () when unset."""
+        return _csv(self.secret_key or "")
 
     @property
     def issuer(self) -> str:
@@ -203,6 +218,18 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         public_url=_opt(env, "FACEPLATE_PUBLIC_URL"),
         oauth_return_url=_opt(env, "FACEPLATE_OAUTH_RETURN_URL"),
         oauth_client_metadata_url=_opt(env, "FACEPLATE_OAUTH_CLIENT_METADATA_URL"),
+        llm_context_tokens=_int(env, "FACEPLATE_LLM_CONTEXT_TOKENS", 128_000, low=1),
+        llm_max_output_tokens=_int(env, "FACEPLATE_LLM_MAX_OUTPUT_TOKENS", 4096, low=1),
+        mcp_max_result_bytes=_int(env, "FACEPLATE_MCP_MAX_RESULT_BYTES", 1_048_576, low=1024),
+        mcp_max_tools=_int(env, "FACEPLATE_MCP_MAX_TOOLS", 128, low=1),
+        limit_sockets_per_user=_int(env, "FACEPLATE_LIMIT_SOCKETS_PER_USER", 32, low=1),
+        limit_requests_per_minute=_int(env, "FACEPLATE_LIMIT_REQUESTS_PER_MINUTE", 600, low=1),
+        limit_mcp_configs=_int(env, "FACEPLATE_LIMIT_MCP_CONFIGS", 50, low=1),
+        log_format=(
+            "json"
+            if _choice(env, "FACEPLATE_LOG_FORMAT", "text", ("text", "json")) == "json"
+            else "text"
+        ),
     )
     check(settings)
     return settings
@@ -232,15 +259,23 @@ def check(settings: Settings) -> None:
     if settings.llm in ("openai", "anthropic") and not settings.llm_model:
         raise SettingsError(f"FACEPLATE_LLM={settings.llm} needs FACEPLATE_LLM_MODEL")
     _check_oauth(settings)
+    if settings.llm_max_output_tokens >= settings.llm_context_tokens:
+        raise SettingsError(
+            "FACEPLATE_LLM_MAX_OUTPUT_TOKENS must be below FACEPLATE_LLM_CONTEXT_TOKENS"
+        )
     if settings.secret_key is not None:
         from faceplate.secrets import check_key
 
-        try:
-            check_key(settings.secret_key)
-        except ValueError:
-            raise SettingsError(
-                "FACEPLATE_SECRET_KEY must be 32 random bytes in URL-safe base64 (a Fernet key)"
-            ) from None
+        if not settings.secret_keys:
+            raise SettingsError("FACEPLATE_SECRET_KEY names no key")
+        for position, key in enumerate(settings.secret_keys, start=1):
+            try:
+                check_key(key)
+            except ValueError:
+                raise SettingsError(
+                    f"FACEPLATE_SECRET_KEY: key {position} must be 32 random bytes in URL-safe "
+                    "base64 (a Fernet key)"
+                ) from None
 
 
 def _check_oauth(settings: Settings) -> None:
