@@ -16,6 +16,7 @@ import anyio
 import httpx2
 from mcp.client import Client
 
+from faceplate.mcp_client.bounds import Overflow, watch_connection
 from faceplate.mcp_client.errors import ToolUnavailable
 from faceplate.mcp_client.results import describe_failure
 from faceplate.mcp_client.transports import ConnectPolicy, open_client
@@ -53,6 +54,7 @@ class Connection:
         self._ready = asyncio.Event()
         self._close = asyncio.Event()
         self._connect_scope: anyio.CancelScope | None = None
+        self.overflow = Overflow()
         self._task = asyncio.create_task(
             self._run(config, policy, connect_timeout_s), name=f"mcp-session-{config_id}"
         )
@@ -103,6 +105,8 @@ class Connection:
     async def _run(
         self, config: McpServerConfig, policy: ConnectPolicy, connect_timeout_s: float
     ) -> None:
+        # What this task opens (a legacy SSE stream serving every call) notes overflows here.
+        self.overflow = watch_connection()
         try:
             deadline = anyio.current_time() + connect_timeout_s
             with anyio.CancelScope(deadline=deadline) as scope:

@@ -1,14 +1,20 @@
-"""HTTP clients whose every TCP connection goes only to addresses a user may reach."""
+"""HTTP clients of MCP connections: every TCP connection only to addresses a user may reach,
+every answer read within a byte cap."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Final
 
 import httpcore2
 import httpx2
 
 from faceplate.mcp_client.addresses import allowed_addresses
+from faceplate.mcp_client.bounds import MAX_MESSAGE_BYTES, ResponseCaps
 from faceplate.mcp_client.errors import RefusedAddress
+
+# The SDK's own default: a server may hold a response stream open for long.
+_DEFAULT_TIMEOUT: Final = httpx2.Timeout(30.0, read=300.0)
 
 
 def guarded_client(
@@ -20,11 +26,10 @@ def guarded_client(
 
     What was checked is what gets connected to, so a name that resolves differently a second
     time (DNS rebinding) cannot reach a private address. Proxy settings of the environment are
-    ignored: a proxy would make the connection on our behalf, unchecked.
+    ignored: a proxy would make the connection on our behalf, unchecked. Answers are read
+    within the byte caps, as `mcp_http_client` says.
     """
-    return httpx2.AsyncClient(
-        headers=headers, timeout=timeout, auth=auth, transport=_GuardedTransport()
-    )
+    return mcp_http_client(allow_private=False, headers=headers, timeout=timeout, auth=auth)
 
 
 class _GuardedTransport(httpx2.AsyncHTTPTransport):
@@ -75,3 +80,27 @@ class _GuardedBackend(httpcore2.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
+
+
+def mcp_http_client(
+    *,
+    allow_private: bool,
+    headers: dict[str, str] | None = None,
+    timeout: httpx2.Timeout | None = None,
+    auth: httpx2.Auth | None = None,
+    max_event_bytes: int = MAX_MESSAGE_BYTES,
+) -> httpx2.AsyncClient:
+    """The HTTP client of one MCP connection: guarded unless private addresses are allowed,
+    and every answer read within the byte caps of `bounds` (a body at most MAX_MESSAGE_BYTES,
+    an event of a stream at most `max_event_bytes`)."""
+    # Compressed answers are decompressed within the cap; other encodings are not asked for.
+    sent = {"accept-encoding": "gzip, deflate", **(headers or {})}
+    caps = ResponseCaps(max_event_bytes=max_event_bytes)
+    return httpx2.AsyncClient(
+        headers=sent,
+        timeout=timeout or _DEFAULT_TIMEOUT,
+        auth=auth,
+        transport=None if allow_private else _GuardedTransport(),
+        trust_env=allow_private,
+        event_hooks={"response": [caps]},
+    )

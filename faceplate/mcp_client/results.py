@@ -16,14 +16,22 @@ from faceplate.structs import ContentBlock, ImageBlock, ResourceBlock, TextBlock
 
 
 def tool_result(
-    result: types.CallToolResult, *, tool_call_id: str, name: str, duration_ms: int
+    result: types.CallToolResult,
+    *,
+    tool_call_id: str,
+    name: str,
+    duration_ms: int,
+    max_bytes: int | None = None,
 ) -> ToolResult:
-    """A server's answer, tool errors (`is_error`) included, as a ToolResult."""
+    """A server's answer, tool errors (`is_error`) included, as a ToolResult; cut to
+    `max_bytes` (see `truncated`)."""
     content = content_blocks(result.content)
     if not content and result.structured_content is not None:
         content = [TextBlock(text=json.dumps(result.structured_content, ensure_ascii=False))]
     if not content and result.is_error:
         content = [TextBlock(text="the tool failed without saying why")]
+    if max_bytes is not None:
+        content = truncated(content, max_bytes)
     return ToolResult(
         tool_call_id=tool_call_id,
         name=name,
@@ -31,6 +39,55 @@ def tool_result(
         content=content,
         duration_ms=duration_ms,
     )
+
+
+def block_bytes(block: ContentBlock) -> int:
+    """A block's size as a result's limit counts it: UTF-8 text, base64 data as sent."""
+    match block:
+        case TextBlock(text=text):
+            return len(text.encode())
+        case ImageBlock(data=data, mime_type=mime_type):
+            return len(data) + len(mime_type)
+        case ResourceBlock():
+            size = len((block.text or "").encode())
+            return len(block.uri) + size + len(block.blob or "") + len(block.mime_type or "")
+
+
+def truncated(content: list[ContentBlock], max_bytes: int) -> list[ContentBlock]:
+    """`content` cut to `max_bytes`, note included: blocks are kept in order while they fit, a
+    text block is cut where the limit falls, a block that cannot be cut (an image, a resource)
+    and does not fit whole is dropped, and the last text block ends with
+    `[truncated: N bytes]`, N being the bytes left out. Content within the limit is unchanged.
+    """
+    sizes = [block_bytes(block) for block in content]
+    total = sum(sizes)
+    if total <= max_bytes:
+        return content
+    room = max(0, max_bytes - len(_note(total).encode()) - 1)
+    kept: list[ContentBlock] = []
+    for block, size in zip(content, sizes, strict=True):
+        if size <= room:
+            kept.append(block)
+            room -= size
+        elif isinstance(block, TextBlock) and room > 0:
+            cut = block.text.encode()[:room].decode(errors="ignore")
+            kept.append(TextBlock(text=cut))
+            room -= len(cut.encode())
+        if room <= 0:
+            break
+    left_out = total - sum(block_bytes(block) for block in kept)
+    note = _note(left_out)
+    last_text = max((i for i, b in enumerate(kept) if isinstance(b, TextBlock)), default=None)
+    if last_text is None:
+        return [*kept, TextBlock(text=note)]
+    block = kept[last_text]
+    assert isinstance(block, TextBlock)
+    kept[last_text] = TextBlock(text=f"{block.text}\n{note}" if block.text else note)
+    return kept
+
+
+def _note(left_out: int) -> str:
+    return f"[truncated: {left_out} bytes]"
 
 
 def error_result(message: str, *, tool_call_id: str, name: str, duration_ms: int) -> ToolResult:

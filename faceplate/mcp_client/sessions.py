@@ -17,6 +17,7 @@ from mcp.client import Client
 from mcp.shared.exceptions import MCPError
 
 from faceplate.agents.base import ToolSpec
+from faceplate.mcp_client.bounds import watching
 from faceplate.mcp_client.connection import Connection
 from faceplate.mcp_client.errors import ToolError, ToolUnavailable
 from faceplate.mcp_client.oauth.bearer import OAuthBearer
@@ -34,7 +35,12 @@ T = TypeVar("T")
 SessionKey = tuple[UUID, UUID, str]
 
 _FINGERPRINT: Final = msgspec.json.Encoder(order="sorted")
+_SIZE: Final = msgspec.json.Encoder()
 _LIST_PAGES_MAX: Final = 100
+MAX_SCHEMA_BYTES: Final = 64 * 1024
+"""A tool whose input schema is larger (as JSON) is not offered."""
+MAX_DESCRIPTION_CHARS: Final = 8192
+"""A tool's description is cut to this many characters."""
 # What a streamable HTTP server (or the SDK for a bare 404) answers when it no longer knows the
 # session, having restarted or expired it: the request did not run, so resending it is safe.
 _SESSION_GONE: Final = frozenset({"session not found", "session terminated"})
@@ -51,7 +57,8 @@ class McpSessionManager:
     Each connection belongs to a runner task that opens and closes it, so a hanging server only
     holds its own callers. Idle sessions close after `idle_timeout_s`. stdio servers run as
     `stdio` says (None: refused), at most `stdio_max_per_user` per user and `stdio_max_total`
-    in all at once.
+    in all at once. A server's listing offers at most `max_tools` tools (none whose schema is
+    over MAX_SCHEMA_BYTES); a tool result is cut to `max_result_bytes`.
 
     With `oauth`, every HTTP request of an HTTP or SSE config carries the config's access token
     (when it has one), and a server that refuses to serve without one raises
@@ -68,11 +75,15 @@ class McpSessionManager:
         idle_timeout_s: float = 300.0,
         connect_timeout_s: float = 30.0,
         oauth: OAuthFlow | None = None,
+        max_result_bytes: int = 1_048_576,
+        max_tools: int = 128,
     ) -> None:
         self._policy = ConnectPolicy(allow_private=allow_private, stdio=stdio)
         self._stdio_max_per_user = stdio_max_per_user
         self._stdio_max_total = stdio_max_total
         self._oauth = oauth
+        self._max_result_bytes = max_result_bytes
+        self._max_tools = max_tools
         self._idle_timeout_s = idle_timeout_s
         self._connect_timeout_s = connect_timeout_s
         self._connections: dict[SessionKey, Connection] = {}
@@ -116,11 +127,16 @@ class McpSessionManager:
         *,
         timeout_s: float = 10.0,
     ) -> list[ToolSpec]:
-        """The server's tools under its own names; raises ToolUnavailable on any failure, and
-        AuthorizationRequired when the user must authorize Faceplate first."""
+        """The server's tools under its own names, at most `max_tools` of them (a tool whose
+        schema is too large left out, with a log line); raises ToolUnavailable on any failure,
+        and AuthorizationRequired when the user must authorize Faceplate first."""
+
+        async def listing(client: Client) -> list[types.Tool]:
+            return await _list_bounded(client, config_id, self._max_tools)
+
         try:
             async with asyncio.timeout(timeout_s) as deadline:
-                tools = await self._use(user_id, config_id, config, _list_all, idempotent=True)
+                tools = await self._use(user_id, config_id, config, listing, idempotent=True)
         except TimeoutError as exc:
             if deadline.expired():
                 raise ToolUnavailable(f"MCP server did not answer within {timeout_s:g} s") from exc
@@ -132,7 +148,7 @@ class McpSessionManager:
         return [
             ToolSpec(
                 name=tool.name,
-                description=tool.description or tool.title or "",
+                description=(tool.description or tool.title or "")[:MAX_DESCRIPTION_CHARS],
                 input_schema=tool.input_schema,
             )
             for tool in tools
@@ -178,7 +194,11 @@ class McpSessionManager:
         else:
             duration_ms = _ms_since(started)
             return tool_result(
-                result, tool_call_id=tool_call_id, name=display_name, duration_ms=duration_ms
+                result,
+                tool_call_id=tool_call_id,
+                name=display_name,
+                duration_ms=duration_ms,
+                max_bytes=self._max_result_bytes,
             )
         duration_ms = _ms_since(started)
         return error_result(
@@ -194,7 +214,10 @@ class McpSessionManager:
         *,
         idempotent: bool,
     ) -> T:
-        """Run `op` on the live connection, opening it if needed; once more if it had gone."""
+        """Run `op` on the live connection, opening it if needed; once more if it had gone.
+
+        An answer over the byte caps (`bounds`) raises ToolUnavailable naming the size.
+        """
         key = (user_id, config_id, fingerprint(config))
         oauth = self._oauth if self._oauth is not None and may_authorize(config) else None
         if oauth is not None:
@@ -207,7 +230,8 @@ class McpSessionManager:
             connection = self._connection(key, config, oauth)
             connection.in_flight += 1
             try:
-                return await op(await connection.connected())
+                with watching() as overflow:
+                    return await op(await connection.connected())
             except ToolError:
                 await self._check_authorization(connection, key, config)
                 raise
@@ -215,6 +239,12 @@ class McpSessionManager:
                 await self._check_authorization(connection, key, config)
                 gone = exc.message.strip(" .").lower() in _SESSION_GONE
                 lost = exc.code == types.CONNECTION_CLOSED
+                refused = overflow.reason or (connection.overflow.reason if lost else None)
+                if refused is not None:
+                    _log.warning("answer of MCP config %s refused: %s", config_id, refused)
+                    if lost:
+                        self._discard(connection)
+                    raise ToolUnavailable(refused) from exc
                 if gone or lost:
                     self._discard(connection)
                 if attempt == 0 and (gone or (lost and idempotent)):
@@ -306,12 +336,33 @@ class McpSessionManager:
                     self._discard(connection)
 
 
-async def _list_all(client: Client) -> list[types.Tool]:
+async def _list_bounded(client: Client, config_id: UUID, max_tools: int) -> list[types.Tool]:
+    """The server's tools, page by page, until `max_tools` are kept: a tool whose schema is
+    over MAX_SCHEMA_BYTES is dropped as it comes (with a log line), so a listing never holds
+    more than a page beyond what it keeps."""
     tools: list[types.Tool] = []
     cursor: str | None = None
     for _ in range(_LIST_PAGES_MAX):
         page = await client.list_tools(cursor=cursor)
-        tools.extend(page.tools)
+        for tool in page.tools:
+            size = len(_SIZE.encode(tool.input_schema))
+            if size > MAX_SCHEMA_BYTES:
+                _log.warning(
+                    "tool %r of MCP config %s left out: its input schema is %d bytes (at most %d)",
+                    tool.name[:100],
+                    config_id,
+                    size,
+                    MAX_SCHEMA_BYTES,
+                )
+            elif len(tools) < max_tools:
+                tools.append(tool)
+            else:
+                _log.warning(
+                    "MCP config %s offers more than %d tools: the rest are left out",
+                    config_id,
+                    max_tools,
+                )
+                return tools
         cursor = page.next_cursor
         if cursor is None:
             break

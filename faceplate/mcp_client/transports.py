@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from functools import partial
 from types import TracebackType
 from typing import Final, Self
 from uuid import UUID
@@ -20,7 +21,8 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.message import SessionMessage
 
 from faceplate.mcp_client.addresses import check_url_async
-from faceplate.mcp_client.guard import guarded_client
+from faceplate.mcp_client.bounds import MAX_MESSAGE_BYTES, SSE_EVENT_BYTES
+from faceplate.mcp_client.guard import mcp_http_client
 from faceplate.mcp_client.stdio.runtime import StdioRuntime
 from faceplate.mcp_client.stdio.servers import stdio_refused
 from faceplate.mcp_client.stdio.transport import StdioTransport
@@ -76,17 +78,25 @@ async def _transport(
     match config:
         case HttpConfig(url=url, headers=headers):
             await check_url_async(url, allow_private=policy.allow_private)
-            make_client = httpx2.AsyncClient if policy.allow_private else guarded_client
-            http = make_client(headers=dict(headers), timeout=_HTTP_TIMEOUT, auth=auth)
+            http = mcp_http_client(
+                allow_private=policy.allow_private,
+                headers=dict(headers),
+                timeout=_HTTP_TIMEOUT,
+                auth=auth,
+            )
             await stack.enter_async_context(http)
-            return streamable_http_client(url, http_client=http), _no_reason
+            streams = streamable_http_client(
+                url, http_client=http, max_sse_event_size=MAX_MESSAGE_BYTES
+            )
+            return streams, _no_reason
         case SseConfig(url=url, headers=headers):
             await check_url_async(url, allow_private=policy.allow_private)
-            if policy.allow_private:
-                return sse_client(url, headers=dict(headers), auth=auth), _no_reason
-            sse = sse_client(
-                url, headers=dict(headers), auth=auth, httpx_client_factory=guarded_client
+            factory = partial(
+                mcp_http_client,
+                allow_private=policy.allow_private,
+                max_event_bytes=SSE_EVENT_BYTES,
             )
+            sse = sse_client(url, headers=dict(headers), auth=auth, httpx_client_factory=factory)
             return sse, _no_reason
         case StdioConfig():
             if policy.stdio is None:
