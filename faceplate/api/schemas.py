@@ -70,7 +70,11 @@ class Me(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ToolInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """A server's tool: `name` its own, `model_name` what the model calls it (null while the
+    config is disabled, or when another tool of the server already has that name)."""
+
     name: str
+    model_name: str | None
     description: str
     input_schema: dict[str, Any]
 

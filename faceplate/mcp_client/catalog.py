@@ -6,14 +6,14 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Final, Protocol
 from uuid import UUID
 
 import msgspec
 
 from faceplate.agents.base import ToolSpec
 from faceplate.mcp_client.errors import ToolUnavailable
-from faceplate.mcp_client.naming import model_tool_names
+from faceplate.mcp_client.naming import config_slugs, slug_of, tool_model_names
 from faceplate.mcp_client.oauth.errors import AuthorizationRequired
 from faceplate.mcp_client.results import error_result
 from faceplate.mcp_client.sessions import McpSessionManager, fingerprint
@@ -21,15 +21,26 @@ from faceplate.structs import McpServerConfig, ToolCall, ToolResult
 
 _log = logging.getLogger(__name__)
 
-ConfigEntry = tuple[UUID, str, McpServerConfig]
-"""(config id, config name, decrypted config)"""
+LISTING_CONCURRENCY: Final = 8
+"""Servers listed at once when a turn starts."""
+
+
+class Unusable(msgspec.Struct, frozen=True):
+    """A config that cannot be connected to at all (a stored secret no key decrypts)."""
+
+    reason: str
+
+
+ConfigEntry = tuple[UUID, str, McpServerConfig | Unusable]
+"""(config id, config name, decrypted config or why it cannot be used), oldest config first"""
 
 
 class ToolSource(Protocol):
     """What a turn needs from tools: the specs to offer and a way to run one call.
 
     `call` never raises for a tool problem (it answers an error ToolResult) and is safe to run
-    concurrently, e.g. every call of one model step under `asyncio.gather`.
+    concurrently, e.g. every call of one model step under `asyncio.gather`. `refusal` says why
+    a name that is not offered cannot be called.
     """
 
     async def specs(self) -> list[ToolSpec]: ...
@@ -40,6 +51,8 @@ class ToolSource(Protocol):
         """(config id, name) of each config found needing OAuth authorization since the last
         time this was asked: its tools are left out until the user authorizes it."""
         ...
+
+    def refusal(self, name: str) -> str: ...
 
 
 class ListingFailures:
@@ -85,8 +98,10 @@ class _Route(msgspec.Struct, frozen=True, kw_only=True):
 class McpToolSource:
     """The tools of a user's enabled MCP configs, as one turn sees them.
 
-    The servers are listed once, on the first `specs()` or `call()`; a server that cannot be
-    listed is left out with a warning.
+    The servers are listed once, on the first `specs()` or `call()`, LISTING_CONCURRENCY at a
+    time; a server that cannot be listed is left out with a warning, and a call of one of its
+    tools is answered with why. Each config's slug is given among all of them, listed or not,
+    so a tool's name does not depend on which servers answered.
     """
 
     def __init__(
@@ -107,6 +122,7 @@ class McpToolSource:
         self._list_timeout_s = list_timeout_s
         self._specs: list[ToolSpec] | None = None
         self._routes: dict[str, _Route] = {}
+        self._down: dict[str, tuple[str, str]] = {}  # slug -> (config name, why)
         self._lock = asyncio.Lock()
         self._unauthorized: dict[UUID, str] = {}
         self._reported: set[UUID] = set()
@@ -124,7 +140,7 @@ class McpToolSource:
         route = self._routes.get(call.name)
         if route is None:
             return error_result(
-                f"unknown tool {call.name}", tool_call_id=call.id, name=call.name, duration_ms=0
+                self.refusal(call.name), tool_call_id=call.id, name=call.name, duration_ms=0
             )
         return await self._manager.call_tool(
             self._user_id,
@@ -147,30 +163,65 @@ class McpToolSource:
     def _needs(self, config_id: UUID, name: str) -> None:
         self._unauthorized.setdefault(config_id, name)
 
+    def refusal(self, name: str) -> str:
+        """Why `name` cannot be called: its server is down (and why), or it names nothing."""
+        slug = slug_of(name)
+        down = self._down.get(slug) if slug is not None else None
+        if down is None:
+            return f"unknown tool {name}"
+        config_name, why = down
+        return f"the MCP server of config {config_name!r} is unavailable: {why}"
+
     async def _list(self) -> list[ToolSpec]:
-        listed = await asyncio.gather(*(self._list_one(entry) for entry in self._configs))
-        found = [
-            (entry, spec)
-            for entry, specs in zip(self._configs, listed, strict=True)
-            for spec in specs
-        ]
-        names = model_tool_names([(entry[1], spec.name) for entry, spec in found])
+        gate = asyncio.Semaphore(LISTING_CONCURRENCY)
+
+        async def listed(entry: ConfigEntry) -> list[ToolSpec] | str:
+            async with gate:
+                return await self._list_one(entry)
+
+        outcomes = await asyncio.gather(*(listed(entry) for entry in self._configs))
+        slugs = config_slugs([name for _, name, _ in self._configs])
         specs: list[ToolSpec] = []
-        for name, ((config_id, config_name, config), spec) in zip(names, found, strict=True):
-            self._routes[name] = _Route(
-                config_id=config_id, config_name=config_name, config=config, tool_name=spec.name
-            )
-            specs.append(
-                ToolSpec(name=name, description=spec.description, input_schema=spec.input_schema)
-            )
+        for slug, (config_id, config_name, config), outcome in zip(
+            slugs, self._configs, outcomes, strict=True
+        ):
+            if isinstance(outcome, str):
+                self._down[slug] = (config_name, outcome)
+                continue
+            assert not isinstance(config, Unusable)
+            names = tool_model_names(slug, [spec.name for spec in outcome])
+            for name, spec in zip(names, outcome, strict=True):
+                if name is None:
+                    _log.warning(
+                        "tool %r of MCP config %s left out: its model name is taken by "
+                        "another tool of the server",
+                        spec.name[:100],
+                        config_id,
+                    )
+                    continue
+                self._routes[name] = _Route(
+                    config_id=config_id,
+                    config_name=config_name,
+                    config=config,
+                    tool_name=spec.name,
+                )
+                specs.append(
+                    ToolSpec(
+                        name=name, description=spec.description, input_schema=spec.input_schema
+                    )
+                )
         return specs
 
-    async def _list_one(self, entry: ConfigEntry) -> list[ToolSpec]:
+    async def _list_one(self, entry: ConfigEntry) -> list[ToolSpec] | str:
+        """The server's tools, or why there are none to offer."""
         config_id, config_name, config = entry
+        if isinstance(config, Unusable):
+            _log.warning("tools of MCP config %s left out: %s", config_id, config.reason)
+            return config.reason
         failures = self._failures
         if failures is not None and (reason := failures.recent(config_id, config)):
             _log.info("tools of MCP config %s left out, failed lately: %s", config_id, reason)
-            return []
+            return reason
         try:
             specs = await self._manager.list_tools(
                 self._user_id, config_id, config, timeout_s=self._list_timeout_s
@@ -178,12 +229,12 @@ class McpToolSource:
         except AuthorizationRequired:
             _log.info("tools of MCP config %s left out: it needs authorization", config_id)
             self._needs(config_id, config_name)
-            return []
+            return "it needs the user to authorize Faceplate first (OAuth)"
         except ToolUnavailable as exc:
             _log.warning("tools of MCP config %s left out: %s", config_id, exc.message)
             if failures is not None:
                 failures.record(config_id, config, exc.message)
-            return []
+            return exc.message
         if failures is not None:
             failures.clear(config_id, config)
         return specs

@@ -31,11 +31,14 @@ class NoTools:
 
     async def call(self, call: ToolCall) -> ToolResult:
         return error_result(
-            f"unknown tool {call.name}", tool_call_id=call.id, name=call.name, duration_ms=0
+            self.refusal(call.name), tool_call_id=call.id, name=call.name, duration_ms=0
         )
 
     def authorization_required(self) -> list[tuple[UUID, str]]:
         return []
+
+    def refusal(self, name: str) -> str:
+        return f"unknown tool {name}"
 
 
 class ToolStep:
@@ -98,7 +101,7 @@ class ToolStep:
     async def _one(self, call: ToolCall) -> ToolResult:
         started = time.monotonic()
         if self._offered is None or call.name not in self._offered:
-            message = ROUNDS_USED_UP if self._offered is None else f"unknown tool {call.name}"
+            message = ROUNDS_USED_UP if self._offered is None else self._source.refusal(call.name)
             return error_result(message, tool_call_id=call.id, name=call.name, duration_ms=0)
         try:
             async with asyncio.timeout(self._timeout_s):

@@ -309,17 +309,17 @@ def test_configs_whose_names_slug_alike_each_get_their_own_calls(
     llm.reply_tool_calls(
         [
             ScriptedCall(name=ADD, arguments={"a": 1, "b": 1}),
-            ScriptedCall(name=f"{ADD}_2", arguments={"a": 2, "b": 2}),
+            ScriptedCall(name=f"{SLUG}_2__add", arguments={"a": 2, "b": 2}),
         ]
     )
     llm.reply_text(["Both."])
 
     frames = one_turn(app, alice)
 
-    assert {ADD, f"{ADD}_2"} <= set(offered(llm.requests[0]))
+    assert {ADD, f"{SLUG}_2__add"} <= set(offered(llm.requests[0]))
     assert [(r["name"], r["is_error"], text(r)) for r in results(frames)] == [
         (ADD, False, "2"),
-        (f"{ADD}_2", False, "4"),
+        (f"{SLUG}_2__add", False, "4"),
     ]
     assert mcp_recorder.methods(test_id).count("tools/call") == 1
     assert mcp_recorder.methods(f"{test_id}-2").count("tools/call") == 1

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from faceplate.mcp_client.catalog import ListingFailures, McpToolSource, ToolSource
+from faceplate.mcp_client.catalog import ListingFailures, McpToolSource, ToolSource, Unusable
 from faceplate.mcp_client.sessions import McpSessionManager
 from faceplate.structs import HttpConfig, SseConfig, StdioConfig, ToolCall
 from tests.mcp_client.servers import free_port
@@ -60,11 +60,43 @@ async def test_calls_reach_the_right_server(source: McpToolSource) -> None:
 
 
 async def test_unknown_tool_name(source: McpToolSource) -> None:
-    result = await source.call(ToolCall(id="c2", name="broken__add", arguments={}))
+    result = await source.call(ToolCall(id="c2", name="nothing__add", arguments={}))
 
     assert result.is_error is True
-    assert text(result) == "unknown tool broken__add"
+    assert text(result) == "unknown tool nothing__add"
     assert result.tool_call_id == "c2"
+
+
+async def test_a_tool_of_a_server_that_is_down_says_so_and_why(source: McpToolSource) -> None:
+    result = await source.call(ToolCall(id="c3", name="broken__add", arguments={}))
+
+    assert result.is_error is True
+    assert text(result).startswith("the MCP server of config 'Broken' is unavailable: ")
+    assert "could not reach the MCP server" in text(result)
+    assert source.refusal("broken__anything") == text(result)
+
+
+async def test_an_unusable_config_keeps_its_slug_and_says_why(
+    manager: McpSessionManager, http_config: HttpConfig
+) -> None:
+    source = McpToolSource(
+        manager,
+        USER,
+        [
+            (BROKEN_ID, "Tools", Unusable("a secret cannot be decrypted")),
+            (HTTP_ID, "tools", http_config),
+        ],
+        timeout_s=5,
+    )
+
+    names = [spec.name for spec in await source.specs()]
+    result = await source.call(ToolCall(id="c", name="tools__add", arguments={"a": 1, "b": 1}))
+
+    assert "tools_2__add" in names and "tools__add" not in names
+    assert (
+        text(result)
+        == "the MCP server of config 'Tools' is unavailable: a secret cannot be decrypted"
+    )
 
 
 async def test_calls_run_concurrently(source: McpToolSource) -> None:
@@ -103,10 +135,10 @@ async def test_clashing_slugs_route_to_their_own_configs(
     )
 
     names = [spec.name for spec in await source.specs()]
-    result = await source.call(ToolCall(id="c", name="github__headers_2", arguments={}))
+    result = await source.call(ToolCall(id="c", name="github_2__headers", arguments={}))
 
     assert "github__headers" in names
-    assert "github__headers_2" in names
+    assert "github_2__headers" in names
     assert json.loads(text(result))["x-server"] == "second"
 
 

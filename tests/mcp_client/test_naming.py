@@ -4,7 +4,14 @@ import re
 
 import pytest
 
-from faceplate.mcp_client.naming import MAX_LENGTH, model_tool_names, slug
+from faceplate.mcp_client.naming import (
+    MAX_LENGTH,
+    config_slugs,
+    model_name,
+    slug,
+    slug_of,
+    tool_model_names,
+)
 
 VALID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -28,54 +35,59 @@ def test_slug(name: str, expected: str) -> None:
 
 
 def test_names_join_slug_and_tool() -> None:
-    assert model_tool_names([("GitHub", "create_issue"), ("My Files", "read-file")]) == [
-        "github__create_issue",
-        "my-files__read-file",
-    ]
+    assert model_name("github", "create_issue") == "github__create_issue"
+    assert model_name("my-files", "read-file") == "my-files__read-file"
 
 
 def test_tool_names_keep_case_and_lose_invalid_characters() -> None:
-    assert model_tool_names([("fs", "Read File/v2.1")]) == ["fs__Read_File_v2_1"]
+    assert model_name("fs", "Read File/v2.1") == "fs__Read_File_v2_1"
 
 
 def test_names_are_at_most_64_characters() -> None:
-    [name] = model_tool_names([("a" * 100, "t" * 100)])
+    name = model_name(slug("a" * 100), "t" * 100)
 
     assert len(name) == MAX_LENGTH
     assert name.startswith("a" * 24 + "__ttt")
 
 
-def test_same_slug_gets_a_suffix() -> None:
-    names = model_tool_names([("GitHub", "search"), ("github!", "search"), ("GITHUB", "search")])
+def test_a_clash_of_slugs_suffixes_the_later_slug_not_the_tool() -> None:
+    slugs = config_slugs(["GitHub", "github!", "GITHUB"])
 
-    assert names == ["github__search", "github__search_2", "github__search_3"]
-
-
-def test_truncation_clash_gets_a_suffix_within_64() -> None:
-    long = "x" * 70
-    names = model_tool_names([("s", long + "a"), ("s", long + "b")])
-
-    assert names[0] == ("s__" + long)[:64]
-    assert names[1] == ("s__" + long)[:62] + "_2"
-    assert all(len(name) <= MAX_LENGTH for name in names)
+    assert slugs == ["github", "github_2", "github_3"]
+    assert [model_name(s, "search") for s in slugs] == [
+        "github__search",
+        "github_2__search",
+        "github_3__search",
+    ]
 
 
-def test_natural_names_win_over_suffixes() -> None:
-    names = model_tool_names([("a", "t"), ("A", "t"), ("a", "t_2")])
-
-    assert names == ["a__t", "a__t_3", "a__t_2"]
+def test_natural_slugs_win_over_suffixes() -> None:
+    assert config_slugs(["a", "A", "a_2"]) == ["a", "a_3", "a_2"]
 
 
-def test_names_are_unique_and_valid() -> None:
-    pairs = [(f"Server {i % 3}!", f"tool.{i % 5}") for i in range(40)]
+def test_same_names_same_slugs() -> None:
+    names = ["one", "One", "two"]
 
-    names = model_tool_names(pairs)
+    assert config_slugs(names) == config_slugs(list(names))
 
-    assert len(set(names)) == len(pairs)
+
+def test_slugs_are_unique_and_names_valid() -> None:
+    slugs = config_slugs([f"Server {i % 3}!" for i in range(40)])
+
+    assert len(set(slugs)) == 40
+    names = [model_name(s, f"tool.{i % 5}") for i, s in enumerate(slugs)]
+    assert len(set(names)) == 40
     assert all(VALID.match(name) for name in names)
 
 
-def test_same_pairs_same_names() -> None:
-    pairs = [("one", "x"), ("One", "x"), ("two", "y")]
+def test_tools_of_one_server_that_come_out_alike_keep_only_the_first() -> None:
+    assert tool_model_names("fs", ["read.file", "read_file", "write"]) == [
+        "fs__read_file",
+        None,
+        "fs__write",
+    ]
 
-    assert model_tool_names(pairs) == model_tool_names(list(pairs))
+
+def test_a_model_name_s_slug_ends_at_its_first_double_underscore() -> None:
+    assert slug_of("my-tools_2__do__it") == "my-tools_2"
+    assert slug_of("nothing") is None

@@ -49,6 +49,9 @@ class Toolbox:
     def authorization_required(self) -> list[tuple[UUID, str]]:
         return []
 
+    def refusal(self, name: str) -> str:
+        return f"unknown tool {name}"
+
     async def call(self, call: ToolCall) -> ToolResult:
         self.calls.append(call)
         started = time.monotonic()
