@@ -13,7 +13,29 @@ from starlette.requests import Request
 from starlette.routing import Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from faceplate.logs import new_request_id, new_socket_id
 from faceplate.web.failures import ExceptionHandler
+
+
+class _Identified:
+    """Gives each HTTP request and WebSocket its id (faceplate.logs) before anything runs.
+
+    The server runs each request in a task of its own, so the id set here is that task's and
+    its children's, and goes with it.
+    """
+
+    __slots__ = ("_app",)
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            new_request_id()
+        elif kind == "websocket":
+            new_socket_id()
+        await self._app(scope, receive, send)
 
 
 class _HandledExceptions:
@@ -47,7 +69,7 @@ class _HandledExceptions:
 
 class App(Starlette):
     """Starlette built with the router it is given, `_HandledExceptions` in place of its
-    ExceptionMiddleware.
+    ExceptionMiddleware, and `_Identified` outermost.
 
     Starlette's own `__init__` builds a plain Router from a list of routes; this one sets the
     same attributes (checked by a test against the pinned Starlette) with the given router, so
@@ -80,4 +102,4 @@ class App(Starlette):
         app: ASGIApp = _HandledExceptions(self.router, handlers)
         for cls, args, kwargs in reversed(self.user_middleware):
             app = cls(app, *args, **kwargs)
-        return ServerErrorMiddleware(app, handler=error_handler, debug=self.debug)
+        return _Identified(ServerErrorMiddleware(app, handler=error_handler, debug=self.debug))
