@@ -10,6 +10,7 @@ Exception tree:
   x Unavailable
   x UpstreamError
   x AuthorizationRequired
+  x RateLimited
 """
 
 from __future__ import annotations
@@ -56,3 +57,11 @@ class UpstreamError(FaceplateError):
 
 class AuthorizationRequired(FaceplateError):
     """The MCP server needs the user to authorize Faceplate first."""
+
+
+class RateLimited(FaceplateError):
+    """Too many requests: a per-user limit was reached."""
+
+    def __init__(self, message: str | None = None, *, retry_after_s: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_s = max(1, retry_after_s)

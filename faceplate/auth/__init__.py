@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Final, Protocol
 
-from faceplate.auth.claims import Identity, InvalidToken
+from faceplate.auth.claims import Identity, InvalidToken, IssuerUnavailable
 from faceplate.auth.cognito import CognitoVerifier, cognito_issuer
 from faceplate.auth.dev import DevVerifier
 
@@ -14,6 +14,7 @@ __all__ = [
     "DevVerifier",
     "Identity",
     "InvalidToken",
+    "IssuerUnavailable",
     "Verifier",
     "bearer_token",
     "cognito_issuer",

@@ -20,6 +20,8 @@ from faceplate.auth.claims import Identity, InvalidToken
 
 # Far above any real ID or access token; bounds the work an unauthenticated caller can cause.
 MAX_TOKEN_CHARS = 16_384
+# users.email and users.subject_id are VARCHAR(255).
+MAX_CLAIM_CHARS = 255
 
 _T = TypeVar("_T")
 
@@ -80,10 +82,14 @@ def check_lifetime(exp: float, nbf: float | None, leeway_s: float) -> None:
         raise InvalidToken("token not valid yet (nbf)")
 
 
-def identity(sub: str, email: str) -> Identity:
-    """The Identity of non-blank `sub` and `email` claims."""
+def identity(sub: str, email: str, exp: float) -> Identity:
+    """The Identity of non-blank `sub` and `email` claims (each at most 255 characters)."""
     if not sub.strip():
         raise InvalidToken("empty sub claim")
     if not email.strip():
         raise InvalidToken("empty email claim")
-    return Identity(subject=sub, email=email)
+    if len(sub) > MAX_CLAIM_CHARS:
+        raise InvalidToken(f"sub claim over {MAX_CLAIM_CHARS} characters")
+    if len(email) > MAX_CLAIM_CHARS:
+        raise InvalidToken(f"email claim over {MAX_CLAIM_CHARS} characters")
+    return Identity(subject=sub, email=email, expires_at=exp)

@@ -6,10 +6,20 @@ import msgspec
 
 
 class Identity(msgspec.Struct, frozen=True):
-    """The caller as a verified token names it: `sub` and `email`."""
+    """The caller as a verified token names it: `sub` and `email`, and until when (`exp`, in
+    seconds since the epoch) the token holds."""
 
     subject: str
     email: str
+    expires_at: float = float("inf")
+
+
+class IssuerUnavailable(Exception):
+    """The issuer's signing keys have never been fetched: no token can be judged yet.
+
+    Not a verdict on the token (that would be InvalidToken): callers answer 503, never 401,
+    so an outage of the issuer at start-up does not sign everyone out.
+    """
 
 
 class InvalidToken(Exception):

@@ -14,12 +14,14 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from jwt.algorithms import RSAAlgorithm
 
 from faceplate.auth import _jwt
-from faceplate.auth.claims import Identity, InvalidToken
+from faceplate.auth.claims import Identity, InvalidToken, IssuerUnavailable
 
 _ALG = "RS256"
 _MAX_LEEWAY_S = 60.0
 # After a failed JWKS fetch, retry sooner than the refetch interval: a cold cache must recover.
 _RETRY_AFTER_FAILURE_S = 5.0
+# A JWKS document holds a few keys; anything this large is not one.
+_MAX_JWKS_BYTES = 1024 * 1024
 _POOL_ID = re.compile(r"(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+)_[0-9A-Za-z]+")
 
 
@@ -81,7 +83,10 @@ class CognitoVerifier:
 
     Keys are fetched once and cached as constructed key objects. A token with a kid not in the
     cache re-fetches the JWKS, at most once per `min_refetch_interval_s` and one fetch at a
-    time; concurrent callers wait for that fetch and reuse its result.
+    time; concurrent callers wait for that fetch and reuse its result. A fetch, body and all,
+    is given `fetch_deadline_s` in total. While no fetch has succeeded, or the latest one
+    failed, a kid not in the cache raises IssuerUnavailable rather than InvalidToken: an
+    outage of the issuer is never taken for a bad token.
     """
 
     def __init__(
@@ -93,6 +98,7 @@ class CognitoVerifier:
         leeway_s: float = 60,
         min_refetch_interval_s: float = 60.0,
         http_timeout_s: float = 5.0,
+        fetch_deadline_s: float = 10.0,
     ) -> None:
         if not client_ids:
             raise ValueError("at least one client id is required")
@@ -104,15 +110,18 @@ class CognitoVerifier:
         self._leeway_s = float(leeway_s)
         self._min_refetch_interval_s = min_refetch_interval_s
         self._http = httpx.AsyncClient(timeout=http_timeout_s)
+        self._fetch_deadline_s = fetch_deadline_s
         self._lock = asyncio.Lock()
         self._keys: Mapping[str, RSAPublicKey] = {}
+        self._outage = True  # until a first fetch succeeds
         self._next_fetch_at = float("-inf")
 
     async def aclose(self) -> None:
         await self._http.aclose()
 
     async def verify(self, token: str) -> Identity:
-        """The token's Identity; raises InvalidToken on any failure, JWKS outages included."""
+        """The token's Identity; raises InvalidToken on any failure, a JWKS outage included
+        once keys were fetched, and IssuerUnavailable before that."""
         header = _jwt.parse_header(token)
         if header.alg != _ALG:
             raise InvalidToken(f"algorithm {header.alg!r} not accepted")
@@ -132,7 +141,7 @@ class CognitoVerifier:
                 raise InvalidToken("access token for another client (client_id)")
         else:
             raise InvalidToken(f"token_use {claims.token_use!r} not accepted")
-        return _jwt.identity(claims.sub, claims.email)
+        return _jwt.identity(claims.sub, claims.email, claims.exp)
 
     async def _key(self, kid: str) -> RSAPublicKey:
         key = self._keys.get(kid)
@@ -145,20 +154,39 @@ class CognitoVerifier:
                 await self._refresh()
                 key = self._keys.get(kid)
         if key is None:
+            if self._outage:
+                raise IssuerUnavailable("the token issuer's keys could not be fetched")
             raise InvalidToken("unknown kid")
         return key
 
     async def _refresh(self) -> None:
-        """Replace the cached keys with the JWKS's; on failure keep them and raise InvalidToken."""
+        """Replace the cached keys with the JWKS's; on failure keep them and raise
+        IssuerUnavailable."""
         started = time.monotonic()
         self._next_fetch_at = started + min(self._min_refetch_interval_s, _RETRY_AFTER_FAILURE_S)
         try:
-            response = await self._http.get(self._jwks_url)
-            response.raise_for_status()
-            keys = _signing_keys(response.content)
-        except (httpx.HTTPError, msgspec.DecodeError, RecursionError) as e:
-            raise InvalidToken(f"JWKS unavailable: {e}") from e
+            async with asyncio.timeout(self._fetch_deadline_s):
+                body = await self._fetch()
+            keys = _signing_keys(body)
+        except (httpx.HTTPError, msgspec.DecodeError, RecursionError, TimeoutError) as e:
+            self._outage = True
+            raise IssuerUnavailable(f"JWKS unavailable: {type(e).__name__}: {e}") from e
         if not keys:
-            raise InvalidToken("JWKS has no usable RS256 key")
+            self._outage = True
+            raise IssuerUnavailable("JWKS has no usable RS256 key")
         self._keys = keys
+        self._outage = False
         self._next_fetch_at = started + self._min_refetch_interval_s
+
+    async def _fetch(self) -> bytes:
+        """The JWKS document, refused past _MAX_JWKS_BYTES without reading it whole."""
+        async with self._http.stream("GET", self._jwks_url) as response:
+            response.raise_for_status()
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > _MAX_JWKS_BYTES:
+                    raise httpx.DecodingError(f"JWKS document over {_MAX_JWKS_BYTES} bytes")
+                chunks.append(chunk)
+        return b"".join(chunks)

@@ -98,4 +98,4 @@ class DevVerifier:
             raise InvalidToken(f"algorithm {header.alg!r} not accepted")
         claims = _jwt.decode_claims(_jwt.verified_payload(token, self._key, _ALG), _CLAIMS)
         _jwt.check_lifetime(claims.exp, claims.nbf, _LEEWAY_S)
-        return _jwt.identity(claims.sub, claims.email)
+        return _jwt.identity(claims.sub, claims.email, claims.exp)

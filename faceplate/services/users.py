@@ -23,12 +23,14 @@ class Users:
     def __init__(self, db: Database, *, ttl_s: float = _TTL_S) -> None:
         self._db = db
         self._ttl_s = ttl_s
-        self._cache: OrderedDict[Identity, tuple[float, User]] = OrderedDict()
+        # By subject and email: a refreshed token (another exp) still finds its user.
+        self._cache: OrderedDict[tuple[str, str], tuple[float, User]] = OrderedDict()
 
     async def resolve(self, identity: Identity) -> User:
         """The user of this identity, created or re-emailed as needed; Conflict if the email
         belongs to another subject. Opens its own connection only on a cache miss."""
-        hit = self._cache.get(identity)
+        key = (identity.subject, identity.email)
+        hit = self._cache.get(key)
         now = time.monotonic()
         if hit is not None and hit[0] > now:
             return hit[1]
@@ -38,8 +40,8 @@ class Users:
                 user = await q.upsert_user(
                     conn, id=uuid7(), subject_id=identity.subject, email=identity.email
                 )
-        self._cache[identity] = (now + self._ttl_s, user)
-        self._cache.move_to_end(identity)
+        self._cache[key] = (now + self._ttl_s, user)
+        self._cache.move_to_end(key)
         while len(self._cache) > _MAX_ENTRIES:
             self._cache.popitem(last=False)
         return user

@@ -21,10 +21,12 @@ from faceplate.errors import (
     Invalid,
     NotFound,
     PayloadTooLarge,
+    RateLimited,
     Unauthorized,
     Unavailable,
     UpstreamError,
 )
+from faceplate.logs import request_id as current_request_id
 from faceplate.web.bodies import JSONResponse
 
 _log = logging.getLogger(__name__)
@@ -38,6 +40,7 @@ _STATUS: Final[tuple[tuple[type[FaceplateError], int, str], ...]] = (
     (Unavailable, 503, "unavailable"),
     (UpstreamError, 502, "upstream_error"),
     (AuthorizationRequired, 424, "authorization_required"),
+    (RateLimited, 429, "rate_limited"),
 )
 _HTTP_CODES: Final = {
     404: "not_found",
@@ -60,6 +63,8 @@ def domain_response(exc: FaceplateError) -> Response | None:
     for kind, status, code in _STATUS:
         if isinstance(exc, kind):
             headers = _BEARER if status == 401 else None
+            if isinstance(exc, RateLimited):
+                headers = {"Retry-After": str(exc.retry_after_s)}
             return error_response(status, code, exc.message, headers)
     return None
 
@@ -93,7 +98,7 @@ async def _database_away(request: Request, exc: Exception) -> Response:
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
-    request_id = uuid.uuid4().hex
+    request_id = current_request_id() or uuid.uuid4().hex
     _log.error(
         "unexpected error, request %s, %s %s",
         request_id,

@@ -17,8 +17,8 @@ from faceplate.web.route_table import HttpRoute
 class Op(msgspec.Struct, frozen=True, kw_only=True):
     """One REST operation as the document shows it.
 
-    `body` and `result` are the msgspec types of the request and success bodies; 401 and 503
-    are added for `auth`, 404 for a path with `{id}`, 400/413/422 for a body, 422 for `paged`
+    `body` and `result` are the msgspec types of the request and success bodies; 401, 429 and
+    503 are added for `auth`, 404 for a path with `{id}`, 400/413/422 for a body, 422 for `paged`
     (whose `limit` and `cursor` are documented); `errors` adds the others the route answers.
     """
 
@@ -39,8 +39,9 @@ _ERROR_TEXT: Final = {
     413: "Body over 1 MiB",
     422: "Validation error",
     424: "The MCP server needs the user to authorize Faceplate first",
+    429: "Too many requests: the user's limit; Retry-After says when to try again",
     502: "Upstream failure",
-    503: "Database unavailable",
+    503: "Database unavailable, or the token issuer's keys not fetched yet",
 }
 
 
@@ -101,7 +102,7 @@ def _operation(path: str, method: str, op: Op, schema_of: dict[int, Any]) -> dic
     responses: dict[str, Any] = {str(op.status): success}
     codes = set(op.errors)
     if op.auth:
-        codes |= {401, 503}
+        codes |= {401, 429, 503}
     if "{id}" in path:
         codes.add(404)
     if op.body is not None:

@@ -31,15 +31,17 @@ from tests.support.jwks import (
 async def test_id_token_passes(
     verifier: CognitoVerifier, jwks: JwksServer, key: SigningKey
 ) -> None:
-    identity = await verifier.verify(id_token(key, issuer=jwks.issuer))
-    assert identity == Identity(subject=DEFAULT_SUB, email=DEFAULT_EMAIL)
+    token = id_token(key, issuer=jwks.issuer, exp=2_000_000_000)
+    identity = await verifier.verify(token)
+    assert identity == Identity(subject=DEFAULT_SUB, email=DEFAULT_EMAIL, expires_at=2e9)
 
 
 async def test_access_token_passes(
     verifier: CognitoVerifier, jwks: JwksServer, key: SigningKey
 ) -> None:
-    token = access_token(key, issuer=jwks.issuer, sub="abc", email="a@example.com")
-    assert await verifier.verify(token) == Identity(subject="abc", email="a@example.com")
+    token = access_token(key, issuer=jwks.issuer, sub="abc", email="a@example.com", exp=2e9)
+    identity = await verifier.verify(token)
+    assert identity == Identity(subject="abc", email="a@example.com", expires_at=2e9)
 
 
 async def test_any_configured_client_id_is_accepted(

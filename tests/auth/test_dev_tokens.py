@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from faceplate.auth import Identity, InvalidToken
+from faceplate.auth import InvalidToken
 from faceplate.auth.dev import SECRET_FILE, DevVerifier, load_or_create_secret, mint_token
 from tests.support.jwks import hs256_token, new_signing_key, rs256_token, unsigned_token
 
@@ -39,9 +39,10 @@ def test_a_truncated_secret_file_is_refused(tmp_path: Path) -> None:
 
 
 async def test_minted_token_verifies(secret: bytes) -> None:
-    token = mint_token(secret, email="dev@example.com")
+    token = mint_token(secret, email="dev@example.com", ttl_s=600)
     identity = await DevVerifier(secret).verify(token)
-    assert identity == Identity(subject="dev|dev@example.com", email="dev@example.com")
+    assert (identity.subject, identity.email) == ("dev|dev@example.com", "dev@example.com")
+    assert time.time() + 590 < identity.expires_at <= time.time() + 600
 
 
 async def test_explicit_subject_is_kept(secret: bytes) -> None:
