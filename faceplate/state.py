@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from faceplate.agents.base import ChatModel
     from faceplate.auth import Verifier
     from faceplate.db import Database
+    from faceplate.limits import RequestWindows, SocketCounts
     from faceplate.mcp_client.oauth.flow import OAuthFlow
     from faceplate.mcp_client.sessions import McpSessionManager
     from faceplate.routes.ws_limits import SocketLimits
@@ -44,6 +45,8 @@ class AppState:
     turns: TurnRegistry
     model: ChatModel
     socket_limits: SocketLimits
+    request_windows: RequestWindows
+    socket_counts: SocketCounts
     schema_ready: bool = False
 
 

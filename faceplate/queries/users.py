@@ -15,6 +15,7 @@ from faceplate.structs import User
 
 _UPSERT: Final = QUERIES["upsert_user"].text
 _GET_BY_SUBJECT: Final = QUERIES["get_user_by_subject"].text
+_LOCK: Final = QUERIES["lock_user"].text
 
 
 async def upsert_user(conn: Conn, *, id: UUID, subject_id: str, email: str) -> User:
@@ -33,3 +34,9 @@ async def get_user_by_subject(conn: Conn, *, subject_id: str) -> User | None:
     """sql/users/get_user_by_subject.sql"""
     row = await conn.fetchrow(_GET_BY_SUBJECT, without_nul(subject_id))
     return None if row is None else msgspec.convert(dict(row), User)
+
+
+async def lock_user(conn: Conn, *, user_id: UUID) -> bool:
+    """sql/users/lock_user.sql; False when there is no such user. The caller holds a
+    transaction: the lock lasts until it ends."""
+    return await conn.fetchrow(_LOCK, user_id) is not None

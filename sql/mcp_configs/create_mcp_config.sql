@@ -1,12 +1,17 @@
 -- name: create_mcp_config :one
--- A new MCP server config owned by the user; its name must be unique for them.
+-- A new MCP server config owned by the user, unless they have max_configs already; its name
+-- must be unique for them.
 -- $1 id :: uuid
 -- $2 user_id :: uuid
 -- $3 name :: varchar
 -- $4 config :: jsonb
 -- $5 enabled :: bool
+-- $6 max_configs :: int8
 -- returns: id uuid, name varchar, config jsonb, enabled bool, created_at timestamptz, updated_at timestamptz
--- A taken name raises mcp_configs_user_name_key.
+-- No row when the user is at max_configs. Race-free only after lock_user in the same
+-- transaction: this statement's snapshot must be taken once the lock is held, so that it
+-- counts every config committed before. A taken name raises mcp_configs_user_name_key.
 INSERT INTO faceplate.mcp_configs AS mc (id, user_id, name, config, enabled)
-VALUES ($1, $2, $3, $4, $5)
+SELECT $1, $2, $3, $4, $5
+WHERE (SELECT count(*) FROM faceplate.mcp_configs AS c WHERE c.user_id = $2) < $6
 RETURNING mc.id, mc.name, mc.config, mc.enabled, mc.created_at, mc.updated_at;

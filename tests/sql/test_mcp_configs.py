@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -14,8 +15,11 @@ from faceplate.queries.mcp_configs import (
     get_mcp_config,
     list_enabled_mcp_configs,
     list_mcp_configs,
+    list_sealed_mcp_configs,
     update_mcp_config,
+    update_mcp_config_secrets,
 )
+from faceplate.queries.users import lock_user
 from faceplate.structs import HttpConfig, McpConfig, McpServerConfig, SseConfig, StdioConfig
 from tests.sql.factories import make_user
 
@@ -34,9 +38,17 @@ async def _create(
     *,
     enabled: bool = True,
 ) -> McpConfig:
-    return await create_mcp_config(
-        conn, id=uuid7(), user_id=user_id, name=name, config=config, enabled=enabled
+    created = await create_mcp_config(
+        conn,
+        id=uuid7(),
+        user_id=user_id,
+        name=name,
+        config=config,
+        enabled=enabled,
+        max_configs=50,
     )
+    assert created is not None
+    return created
 
 
 @pytest.mark.parametrize("config", [HTTP, SSE, STDIO], ids=["http", "sse", "stdio"])
@@ -47,8 +59,15 @@ async def test_config_round_trips_with_its_transport_tag(
     async with db.connection() as conn:
         user = await make_user(conn)
         created = await create_mcp_config(
-            conn, id=config_id, user_id=user.id, name="tools", config=config, enabled=True
+            conn,
+            id=config_id,
+            user_id=user.id,
+            name="tools",
+            config=config,
+            enabled=True,
+            max_configs=1,
         )
+        assert created is not None
         got = await get_mcp_config(conn, user_id=user.id, config_id=config_id)
         stored = await conn.fetchval(
             "SELECT mc.config FROM faceplate.mcp_configs AS mc WHERE mc.id = $1", config_id
@@ -201,3 +220,93 @@ async def test_list_enabled_returns_only_enabled_configs_by_name(db: Database) -
         await _create(conn, other.id, "gamma", SSE, enabled=True)
         rows = await list_enabled_mcp_configs(conn, user_id=user.id)
     assert [(r.name, r.config) for r in rows] == [("alpha", STDIO), ("zeta", HTTP)]
+
+
+# --- at most max_configs per user, counted under the user's lock ------------------------------
+
+
+async def _create_limited(conn: Conn, user_id: UUID, name: str, limit: int) -> McpConfig | None:
+    return await create_mcp_config(
+        conn, id=uuid7(), user_id=user_id, name=name, config=SSE, enabled=True, max_configs=limit
+    )
+
+
+async def test_no_config_is_created_past_max_configs(db: Database) -> None:
+    async with db.connection() as conn:
+        user, other = await make_user(conn, "ada"), await make_user(conn, "eve")
+        assert await _create_limited(conn, user.id, "one", 2) is not None
+        assert await _create_limited(conn, user.id, "two", 2) is not None
+        assert await _create_limited(conn, user.id, "three", 2) is None
+        assert await _create_limited(conn, other.id, "one", 2) is not None  # per user
+        count = await conn.fetchval(
+            "SELECT count(*) FROM faceplate.mcp_configs AS mc WHERE mc.user_id = $1", user.id
+        )
+    assert count == 2
+
+
+async def test_a_create_waiting_for_the_user_lock_counts_what_the_holder_committed(
+    db: Database,
+) -> None:
+    """Two instances each creating the last allowed config: the second waits for the first's
+    lock, then its own statement sees the first's row and creates nothing."""
+    async with db.connection() as setup:
+        user = await make_user(setup)
+        await _create_limited(setup, user.id, "old", 2)
+    first = await db.acquire()
+    second = await db.acquire()
+    try:
+        holder = first.transaction()
+        await holder.start()
+        assert await lock_user(first, user_id=user.id)
+        assert await _create_limited(first, user.id, "a", 2) is not None
+
+        async def contend() -> McpConfig | None:
+            async with second.transaction():
+                await lock_user(second, user_id=user.id)
+                return await _create_limited(second, user.id, "b", 2)
+
+        waiting = asyncio.create_task(contend())
+        await asyncio.sleep(0.2)
+        assert not waiting.done()  # held by the first's lock
+        await holder.commit()
+        assert await asyncio.wait_for(waiting, 10) is None
+    finally:
+        await db.release(first)
+        await db.release(second)
+
+
+async def test_lock_user_of_nobody_is_false(db: Database) -> None:
+    async with db.connection() as conn, conn.transaction():
+        assert await lock_user(conn, user_id=uuid7()) is False
+
+
+# --- key rotation reads every config and writes back only what did not change ------------------
+
+
+async def test_sealed_configs_are_listed_by_id_across_users(db: Database) -> None:
+    async with db.connection() as conn:
+        ada, eve = await make_user(conn, "ada"), await make_user(conn, "eve")
+        made = [await _create(conn, ada.id, "a", HTTP), await _create(conn, eve.id, "b", STDIO)]
+        first = await list_sealed_mcp_configs(conn, after_id=None, limit=1)
+        rest = await list_sealed_mcp_configs(conn, after_id=first[0].id, limit=10)
+    assert [(r.id, r.config) for r in first + rest] == sorted(
+        [(m.id, m.config) for m in made], key=lambda pair: pair[0]
+    )
+
+
+async def test_secrets_are_written_back_only_if_the_config_is_as_read(db: Database) -> None:
+    resealed = HttpConfig(url=HTTP.url, headers={"Authorization": "gAAAA-resealed"})
+    async with db.connection() as conn:
+        user = await make_user(conn)
+        row = await _create(conn, user.id, "a", HTTP)
+        assert (
+            await update_mcp_config_secrets(conn, config_id=row.id, read_config=SSE, config=SSE)
+            == 0
+        )
+        written = await update_mcp_config_secrets(
+            conn, config_id=row.id, read_config=HTTP, config=resealed
+        )
+        got = await get_mcp_config(conn, user_id=user.id, config_id=row.id)
+    assert written == 1
+    assert got is not None and got.config == resealed
+    assert got.updated_at == row.updated_at
