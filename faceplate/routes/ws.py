@@ -6,15 +6,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
-from functools import partial
 from uuid import UUID
 
 import msgspec
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
 from faceplate.auth import InvalidToken, bearer_token
-from faceplate.errors import NotFound, Unauthorized, Unavailable
+from faceplate.errors import NotFound, Unavailable
+from faceplate.logs import security
+from faceplate.routes.ws_auth import Close as _Close
+from faceplate.routes.ws_auth import SocketAuth
 from faceplate.routes.ws_limits import SocketLimits
 from faceplate.state import AppState, app_state
 from faceplate.structs import User
@@ -22,20 +23,8 @@ from faceplate.turns import frames as f
 from faceplate.turns.fanout import Outbox
 from faceplate.turns.frames import CloseCode
 from faceplate.turns.registry import TurnInProgress, TurnRegistry
-from faceplate.web.identity import user_for_token
 
 _log = logging.getLogger(__name__)
-
-TokenUser = Callable[[str], Awaitable[User]]
-"""The user of a bearer token; raises Unauthorized when the token does not verify."""
-
-
-class _Close(Exception):
-    """End the socket with this close code."""
-
-    def __init__(self, code: CloseCode) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 class _ClientLeft(Exception):
@@ -57,19 +46,29 @@ async def conversation_socket(websocket: WebSocket) -> None:
 
 
 async def _serve(websocket: WebSocket, state: AppState, limits: SocketLimits) -> CloseCode | None:
+    auth = SocketAuth(state)
     try:
-        user = await authenticate(websocket, partial(user_for_token, state), limits)
-        conversation_id = _conversation_id(websocket)
-        await state.conversations.get(user, conversation_id)
+        user = await authenticate(websocket, auth, limits)
     except _Close as e:
         return e.code
     except _ClientLeft:
         return None
+    if not state.socket_counts.acquire(user.id):
+        limit = state.settings.limit_sockets_per_user
+        security("rate_limited", f"over {limit} sockets, closed 4429", user_id=user.id)
+        return CloseCode.TOO_MANY_SOCKETS
+    try:
+        conversation_id = _conversation_id(websocket)
+        await state.conversations.get(user, conversation_id)
+        return await ConversationSocket(websocket, state.turns, auth, conversation_id, limits).run()
+    except _Close as e:
+        return e.code
     except NotFound:
         return CloseCode.NOT_FOUND
     except Unavailable:
         return CloseCode.SERVER_FAULT
-    return await ConversationSocket(websocket, state.turns, user, conversation_id, limits).run()
+    finally:
+        state.socket_counts.release(user.id)
 
 
 def _conversation_id(websocket: WebSocket) -> UUID:
@@ -79,7 +78,7 @@ def _conversation_id(websocket: WebSocket) -> UUID:
         raise _Close(CloseCode.NOT_FOUND) from None
 
 
-async def authenticate(websocket: WebSocket, user_of: TokenUser, limits: SocketLimits) -> User:
+async def authenticate(websocket: WebSocket, auth: SocketAuth, limits: SocketLimits) -> User:
     """The user of the Authorization header or, without one, of a first `auth` frame."""
     header = websocket.headers.get("authorization")
     if header is not None:
@@ -100,28 +99,26 @@ async def authenticate(websocket: WebSocket, user_of: TokenUser, limits: SocketL
         if not isinstance(frame, f.AuthFrame):
             raise _Close(CloseCode.BAD_AUTH)
         token = frame.token
-    try:
-        return await user_of(token)
-    except Unauthorized:
-        raise _Close(CloseCode.BAD_AUTH) from None
+    return await auth.sign_in(token)
 
 
 class ConversationSocket:
-    """One authenticated socket on its conversation: the user, the conversation, the socket's
-    outbox and limits, and its two tasks — a reader that acts on each client frame and a writer
-    that sends what the outbox holds."""
+    """One authenticated socket on its conversation: the user (its token: `auth`), the
+    conversation, the socket's outbox and limits, and its two tasks — a reader that acts on
+    each client frame and a writer that sends what the outbox holds. The socket closes 4401
+    when its token expires, unless an `auth` frame replaced it first."""
 
     def __init__(
         self,
         websocket: WebSocket,
         turns: TurnRegistry,
-        user: User,
+        auth: SocketAuth,
         conversation_id: UUID,
         limits: SocketLimits,
     ) -> None:
         self._websocket = websocket
         self._turns = turns
-        self.user = user
+        self.auth = auth
         self.conversation_id = conversation_id
         self.limits = limits
         self.outbox = Outbox(max_frames=limits.outbox_frames, max_chars=limits.outbox_chars)
@@ -130,13 +127,20 @@ class ConversationSocket:
         """Join the conversation and talk until one side ends; the close code to send, or None
         when the client left. Leaving unsubscribes the socket; its conversation's turn goes on."""
         self._turns.join(self.conversation_id, self.outbox)
+        self.auth.watch(lambda: self.outbox.close(CloseCode.BAD_AUTH))
         try:
             return await self._converse()
         finally:
+            self.auth.stop()
             self._turns.leave(self.conversation_id, self.outbox)
 
-    def on_frame(self, data: str | bytes) -> None:
-        """Act on one client frame; every answer goes through the outbox, so this never waits."""
+    @property
+    def user(self) -> User:
+        return self.auth.user
+
+    async def on_frame(self, data: str | bytes) -> None:
+        """Act on one client frame; every answer goes through the outbox. Only an `auth` frame
+        waits (for its token's check), so later frames are judged by the token it brings."""
         outbox = self.outbox
         match decode(data):
             case str() as problem:
@@ -147,6 +151,8 @@ class ConversationSocket:
                     message = f"content must be 1 to {limit:,} bytes of UTF-8"
                     outbox.offer(f.error("invalid_frame", message))
                     return
+                if self.auth.expired():
+                    raise _Close(CloseCode.BAD_AUTH)
                 try:
                     self._turns.start(self.user, self.conversation_id, content)
                 except TurnInProgress as e:
@@ -157,8 +163,8 @@ class ConversationSocket:
                 self._turns.cancel(self.conversation_id)
             case f.PingFrame():
                 outbox.offer(f.PONG)
-            case f.AuthFrame():
-                outbox.offer(f.error("invalid_frame", "the socket is already authenticated"))
+            case f.AuthFrame(token=token):
+                await self.auth.replace(token)
 
     async def _converse(self) -> CloseCode | None:
         writer = asyncio.create_task(self._write(), name="ws writer")
@@ -192,7 +198,7 @@ class ConversationSocket:
     async def _read(self) -> CloseCode | None:
         try:
             while True:
-                self.on_frame(await receive(self._websocket, self.limits))
+                await self.on_frame(await receive(self._websocket, self.limits))
         except _ClientLeft:
             return None
         except _Close as e:

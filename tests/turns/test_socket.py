@@ -111,7 +111,6 @@ def test_bad_auth_wins_over_a_bad_id(client: TestClient) -> None:
         '{"type": "user_message"}',
         '{"type": "user_message", "content": 5}',
         '{"type": "ping", "extra": 1}',
-        '{"type": "auth", "token": "again"}',
         "[]",
     ],
 )
