@@ -1,16 +1,15 @@
-"""The `faceplate` command: serve, migrate, token."""
+"""The `faceplate` command: serve, migrate, rotate-secrets, token."""
 
 from __future__ import annotations
 
 import argparse
-import copy
 import logging
 import logging.config
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
 
+from faceplate.logs import HideCallbackQuery as HideCallbackQuery
 from faceplate.settings import Settings, SettingsError, load_settings
 
 # By name, not __name__: run as `python -m faceplate.cli`, this module is __main__.
@@ -34,31 +33,6 @@ def _database_url(settings: Settings) -> str:
     from faceplate.embedded import start_embedded
 
     return start_embedded(settings.data_dir)
-
-
-class HideCallbackQuery(logging.Filter):
-    """The access log line of `/oauth/callback` without its query: it holds a code and a state."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        args = record.args
-        if isinstance(args, tuple) and len(args) > 2 and isinstance(args[2], str):
-            path, sep, _ = args[2].partition("?")
-            if sep and path == "/oauth/callback":
-                record.args = (*args[:2], f"{path}?…", *args[3:])
-        return True
-
-
-def _log_config() -> dict[str, Any]:
-    """uvicorn's own logging, with the `faceplate` loggers shown the same way from INFO."""
-    from uvicorn.config import LOGGING_CONFIG
-
-    config = copy.deepcopy(LOGGING_CONFIG)
-    config["loggers"]["faceplate"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
-    config.setdefault("filters", {})["hide_callback_query"] = {
-        "()": "faceplate.cli.HideCallbackQuery"
-    }
-    config["loggers"]["uvicorn.access"]["filters"] = ["hide_callback_query"]
-    return config
 
 
 def _migrate_at_start(url: str) -> None:
@@ -97,9 +71,11 @@ def _check_stdio(settings: Settings) -> None:
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from faceplate.logs import log_config as make_log_config
+
     settings = _settings()
     _check_stdio(settings)
-    log_config = _log_config()
+    log_config = make_log_config(settings.log_format)
     logging.config.dictConfig(log_config)
     if args.workers > 1 and not args.reload:
         print(
@@ -146,6 +122,44 @@ def migrate_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def rotate_secrets(args: argparse.Namespace) -> int:
+    """Re-encrypt every stored secret with the first key; 1 if some value no key decrypts."""
+    import asyncio
+
+    from faceplate.db import open_database
+    from faceplate.secrets import SecretBox, load_or_create_key
+    from faceplate.services.secret_rotation import rotate_secrets as rotate
+
+    settings = _settings()
+    url = _database_url(settings)
+    keys = settings.secret_keys or (load_or_create_key(settings.data_dir),)
+
+    async def run() -> int:
+        db = await open_database(url, min_size=1, max_size=2)
+        try:
+            done = await rotate(db, SecretBox(keys))
+        finally:
+            await db.close()
+        failed = 0
+        for store in done:
+            line = f"{store.store}: {store.values} re-encrypted with the first key"
+            if store.changed_meanwhile:
+                line += f", {store.changed_meanwhile} rows changed meanwhile (already current)"
+            print(line)
+            for value in store.unreadable:
+                failed += 1
+                print(f"  no key decrypts {value}: left as it is", file=sys.stderr)
+        if failed:
+            print(
+                f"faceplate: {failed} value(s) no key of FACEPLATE_SECRET_KEY decrypts; their "
+                "configs stay unusable until their owners send the values again",
+                file=sys.stderr,
+            )
+        return 1 if failed else 0
+
+    return asyncio.run(run())
+
+
 def token(args: argparse.Namespace) -> int:
     from faceplate.auth.dev import load_or_create_secret, mint_token
 
@@ -174,6 +188,11 @@ def parser() -> argparse.ArgumentParser:
     m.add_argument("action", choices=["apply", "rollback", "list"], nargs="?", default="list")
     m.add_argument("--all", action="store_true", help="with rollback: every migration")
     m.set_defaults(run=migrate_command)
+
+    r = commands.add_parser(
+        "rotate-secrets", help="re-encrypt every stored secret with the first FACEPLATE_SECRET_KEY"
+    )
+    r.set_defaults(run=rotate_secrets)
 
     t = commands.add_parser("token", help="print a dev-mode bearer token")
     t.add_argument("email")

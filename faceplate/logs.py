@@ -133,15 +133,31 @@ def _utc(created: float) -> str:
 # --- configuration for `faceplate serve` ------------------------------------------------------
 
 
+class HideCallbackQuery(logging.Filter):
+    """The access log line of `/oauth/callback` without its query: it holds a code and a state."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) > 2 and isinstance(args[2], str):
+            path, sep, _ = args[2].partition("?")
+            if sep and path == "/oauth/callback":
+                record.args = (*args[:2], f"{path}?…", *args[3:])
+        return True
+
+
 def log_config(log_format: Literal["text", "json"]) -> dict[str, Any]:
     """uvicorn's logging configuration, with the `faceplate` loggers shown the same way from
-    INFO and every other logger (libraries) from WARNING; `json` formats every handler's lines
-    with JsonFormatter."""
+    INFO and every other logger (libraries) from WARNING, the OAuth callback's query kept out
+    of the access log; `json` formats every handler's lines with JsonFormatter."""
     from uvicorn.config import LOGGING_CONFIG
 
     config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
     config["loggers"]["faceplate"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     config["root"] = {"handlers": ["default"], "level": "WARNING"}
+    config.setdefault("filters", {})["hide_callback_query"] = {
+        "()": "faceplate.logs.HideCallbackQuery"
+    }
+    config["loggers"]["uvicorn.access"]["filters"] = ["hide_callback_query"]
     if log_format == "json":
         for name in config["formatters"]:
             config["formatters"][name] = {"()": "faceplate.logs.JsonFormatter"}

@@ -110,6 +110,13 @@ class Message(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
 
 
+class SealedConfig(msgspec.Struct, frozen=True, kw_only=True):
+    """A stored config as it is, secrets encrypted: what key rotation reads and writes."""
+
+    id: UUID
+    config: McpServerConfig
+
+
 class McpConfig(msgspec.Struct, frozen=True, kw_only=True):
     """A stored MCP config; header and env values in `config` are still encrypted. `oauth` is
     not a column: the service fills it from the config's OAuth row, when it has one."""

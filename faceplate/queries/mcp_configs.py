@@ -13,7 +13,7 @@ import msgspec
 from faceplate.db import Conn, rowcount, without_nul
 from faceplate.errors import Conflict
 from faceplate.sql import QUERIES
-from faceplate.structs import McpConfig, McpServerConfig
+from faceplate.structs import McpConfig, McpServerConfig, SealedConfig
 
 _CREATE: Final = QUERIES["create_mcp_config"].text
 _GET: Final = QUERIES["get_mcp_config"].text
@@ -21,6 +21,8 @@ _LIST: Final = QUERIES["list_mcp_configs"].text
 _LIST_ENABLED: Final = QUERIES["list_enabled_mcp_configs"].text
 _UPDATE: Final = QUERIES["update_mcp_config"].text
 _DELETE: Final = QUERIES["delete_mcp_config"].text
+_LIST_SEALED: Final = QUERIES["list_sealed_mcp_configs"].text
+_UPDATE_SECRETS: Final = QUERIES["update_mcp_config_secrets"].text
 
 _NAME_TAKEN: Final = "an MCP config with this name already exists"
 
@@ -37,13 +39,21 @@ def _name_taken_is_conflict() -> Iterator[None]:
 
 
 async def create_mcp_config(
-    conn: Conn, *, id: UUID, user_id: UUID, name: str, config: McpServerConfig, enabled: bool
-) -> McpConfig:
-    """sql/mcp_configs/create_mcp_config.sql; raises Conflict on a taken name."""
+    conn: Conn,
+    *,
+    id: UUID,
+    user_id: UUID,
+    name: str,
+    config: McpServerConfig,
+    enabled: bool,
+    max_configs: int,
+) -> McpConfig | None:
+    """sql/mcp_configs/create_mcp_config.sql; None at max_configs, Conflict on a taken name."""
     with _name_taken_is_conflict():
-        row = await conn.fetchrow(_CREATE, id, user_id, without_nul(name), config, enabled)
-    assert row is not None
-    return msgspec.convert(dict(row), McpConfig)
+        row = await conn.fetchrow(
+            _CREATE, id, user_id, without_nul(name), config, enabled, max_configs
+        )
+    return None if row is None else msgspec.convert(dict(row), McpConfig)
 
 
 async def get_mcp_config(conn: Conn, *, user_id: UUID, config_id: UUID) -> McpConfig | None:
@@ -84,3 +94,18 @@ async def update_mcp_config(
 async def delete_mcp_config(conn: Conn, *, user_id: UUID, config_id: UUID) -> int:
     """sql/mcp_configs/delete_mcp_config.sql"""
     return rowcount(await conn.execute(_DELETE, user_id, config_id))
+
+
+async def list_sealed_mcp_configs(
+    conn: Conn, *, after_id: UUID | None, limit: int
+) -> list[SealedConfig]:
+    """sql/mcp_configs/list_sealed_mcp_configs.sql"""
+    rows = await conn.fetch(_LIST_SEALED, after_id, limit)
+    return [msgspec.convert(dict(r), SealedConfig) for r in rows]
+
+
+async def update_mcp_config_secrets(
+    conn: Conn, *, config_id: UUID, read_config: McpServerConfig, config: McpServerConfig
+) -> int:
+    """sql/mcp_configs/update_mcp_config_secrets.sql"""
+    return rowcount(await conn.execute(_UPDATE_SECRETS, config_id, read_config, config))
