@@ -20,7 +20,7 @@ from faceplate.agents.base import (
     ToolSpec,
     Usage,
 )
-from faceplate.agents.sse import post_events
+from faceplate.agents.sse import model_error, post_events
 from faceplate.agents.wire import decode_arguments, new_call_id, result_text
 from faceplate.structs import Message, ToolCall
 
@@ -214,7 +214,7 @@ class AnthropicModel:
                     case "error":
                         error = event.error or _EventError()
                         kind = error.type or "error"
-                        raise LLMError(f"{self._who}: {kind}: {error.message or 'no message'}")
+                        raise model_error(f"{self._who}: {kind}: {error.message or 'no message'}")
                     case _:
                         pass  # ping, thinking blocks, and event types newer than this code
         raise LLMError(f"{self._who}: the stream ended before the model finished")

@@ -50,7 +50,18 @@ ModelEvent = TextDelta | ToolCallRequest | Finish
 
 
 class LLMError(Exception):
-    """The model could not answer: timeout, HTTP error, or a stream broken mid-way."""
+    """The model could not answer: timeout, HTTP error, or a stream broken mid-way.
+
+    `code` is the `error.code` of the turn it ends.
+    """
+
+    code = "upstream_error"
+
+
+class ContextTooLong(LLMError):
+    """The model refused the request as longer than its context window."""
+
+    code = "context_too_long"
 
 
 class ChatModel(Protocol):

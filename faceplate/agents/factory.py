@@ -18,7 +18,12 @@ DEFAULT_BASE_URLS: dict[str, str] = {
 
 
 def build_model(
-    kind: ModelKind, *, base_url: str | None, api_key: str | None, model: str | None
+    kind: ModelKind,
+    *,
+    base_url: str | None,
+    api_key: str | None,
+    model: str | None,
+    max_output_tokens: int = 4096,
 ) -> ChatModel:
     """The model for FACEPLATE_LLM*; raises ValueError naming what is missing or wrong.
 
@@ -38,5 +43,5 @@ def build_model(
     if not api_key and url.rstrip("/") == DEFAULT_BASE_URLS[kind]:
         raise ValueError(f"{kind} at {url} needs an API key (FACEPLATE_LLM_API_KEY)")
     if kind == "openai":
-        return OpenAIModel(url, api_key or None, model)
-    return AnthropicModel(url, api_key or None, model)
+        return OpenAIModel(url, api_key or None, model, max_tokens=max_output_tokens)
+    return AnthropicModel(url, api_key or None, model, max_tokens=max_output_tokens)

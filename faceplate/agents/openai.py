@@ -20,7 +20,7 @@ from faceplate.agents.base import (
     ToolSpec,
     Usage,
 )
-from faceplate.agents.sse import post_events
+from faceplate.agents.sse import model_error, post_events
 from faceplate.agents.wire import decode_arguments, new_call_id, result_text
 from faceplate.structs import Message, ToolCall
 
@@ -73,6 +73,7 @@ class _Request(msgspec.Struct, frozen=True, omit_defaults=True):
     messages: list[_Message]
     stream: bool
     stream_options: _StreamOptions
+    max_tokens: int | None = None
     tools: list[_Tool] | None = None
 
 
@@ -134,10 +135,17 @@ class OpenAIModel:
     """
 
     def __init__(
-        self, base_url: str, api_key: str | None, model: str, *, timeout_s: float = 120.0
+        self,
+        base_url: str,
+        api_key: str | None,
+        model: str,
+        *,
+        max_tokens: int | None = 4096,
+        timeout_s: float = 120.0,
     ) -> None:
         self.name = model
         self._model = model
+        self._max_tokens = max_tokens
         self._url = base_url.rstrip("/") + "/chat/completions"
         self._who = f"openai model {model!r}"
         headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
@@ -149,7 +157,9 @@ class OpenAIModel:
     async def stream(
         self, *, system: str, history: Sequence[Message], tools: Sequence[ToolSpec]
     ) -> AsyncIterator[ModelEvent]:
-        body = _request_body(self._model, system=system, history=history, tools=tools)
+        body = _request_body(
+            self._model, system=system, history=history, tools=tools, max_tokens=self._max_tokens
+        )
         calls: dict[int, _PartialCall] = {}
         reason: ModelFinish | None = None
         usage: Usage | None = None
@@ -188,7 +198,7 @@ class OpenAIModel:
             raise LLMError(f"{self._who}: malformed stream chunk: {data[:200]!r}") from exc
         if chunk.error is not None:
             message = chunk.error if isinstance(chunk.error, str) else chunk.error.message
-            raise LLMError(f"{self._who}: error in stream: {message or 'unknown error'}")
+            raise model_error(f"{self._who}: error in stream: {message or 'unknown error'}")
         return chunk
 
 
@@ -228,7 +238,12 @@ def _complete(call: _PartialCall) -> ToolCall:
 
 
 def _request_body(
-    model: str, *, system: str, history: Sequence[Message], tools: Sequence[ToolSpec]
+    model: str,
+    *,
+    system: str,
+    history: Sequence[Message],
+    tools: Sequence[ToolSpec],
+    max_tokens: int | None = None,
 ) -> _Request:
     """The Chat Completions request for a stored conversation."""
     messages = [_Message(role="system", content=system)] if system else []
@@ -239,6 +254,7 @@ def _request_body(
         messages=messages,
         stream=True,
         stream_options=_StreamOptions(include_usage=True),
+        max_tokens=max_tokens,
         tools=[
             _Tool(_ToolFunction(tool.name, tool.description, tool.input_schema)) for tool in tools
         ]

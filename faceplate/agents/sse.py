@@ -10,13 +10,22 @@ from typing import Any
 import httpx
 import msgspec
 
-from faceplate.agents.base import LLMError
+from faceplate.agents.base import ContextTooLong, LLMError
 
 _ENCODER = msgspec.json.Encoder()
 _EXCERPT_CHARS = 300
 # The SSE spec ends lines with CRLF, LF or CR only; str.splitlines (and httpx's line reader)
 # would also split inside JSON strings holding U+2028, U+0085 and the like.
 _NEWLINE = re.compile(r"\r\n|\r|\n")
+# How the vendors and the usual compatible servers (vLLM, llama.cpp, Ollama, LiteLLM) word a
+# request over the context window: OpenAI's code context_length_exceeded, Anthropic's
+# "prompt is too long", vLLM's "maximum context length", llama.cpp's "exceeds the available
+# context size".
+_CONTEXT_TOO_LONG = re.compile(
+    r"context_length_exceeded|context[ _-]?(length|window|size)|prompt is too long"
+    r"|too many tokens|maximum context|input is too long",
+    re.IGNORECASE,
+)
 
 
 class SSEEvent(msgspec.Struct, frozen=True, kw_only=True):
@@ -51,8 +60,14 @@ async def post_events(
             "POST", url, content=_ENCODER.encode(body), headers=request_headers
         ) as response:
             if response.status_code >= 400:
-                excerpt = _excerpt(await response.aread())
-                raise LLMError(f"{who}: HTTP {response.status_code} from {url}: {excerpt}")
+                raw = await response.aread()
+                excerpt = _excerpt(raw)
+                message = f"{who}: HTTP {response.status_code} from {url}: {excerpt}"
+                if response.status_code in (400, 413, 422) and _CONTEXT_TOO_LONG.search(
+                    raw[:4096].decode("utf-8", errors="replace")
+                ):
+                    raise ContextTooLong(_too_long(message))
+                raise LLMError(message)
             media_type = response.headers.get("content-type", "").partition(";")[0].strip()
             if media_type != "text/event-stream":
                 excerpt = _excerpt(await response.aread())
@@ -99,6 +114,20 @@ async def _events(lines: AsyncIterator[str]) -> AsyncIterator[SSEEvent]:
             data.append(value)
         elif field == "event":
             event = value
+
+
+def model_error(message: str) -> LLMError:
+    """The error of a model's in-stream failure: ContextTooLong when it says so."""
+    if _CONTEXT_TOO_LONG.search(message):
+        return ContextTooLong(_too_long(message))
+    return LLMError(message)
+
+
+def _too_long(message: str) -> str:
+    return (
+        "the conversation is too long for the model's context window; "
+        f"FACEPLATE_LLM_CONTEXT_TOKENS may be set above what the model has ({message})"
+    )
 
 
 def _excerpt(raw: bytes) -> str:

@@ -1,4 +1,5 @@
-"""What a turn sends the model, and the title its first message gives the conversation."""
+"""What a turn sends the model (within its context), and the title its first message gives the
+conversation."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from typing import Final
 
 import msgspec
 
+from faceplate.agents.base import ToolSpec
+from faceplate.agents.wire import result_text
 from faceplate.mcp_client.results import error_result
-from faceplate.structs import Message
+from faceplate.structs import Message, TextBlock
 
 TITLE_CHARS: Final = 80
 NO_RESULT: Final = "no result was stored for this call"
@@ -55,3 +58,117 @@ def _answered(step: Message, results: Message) -> Message:
         for c in calls
     ]
     return msgspec.structs.replace(results, tool_results=paired)
+
+
+# --- the model's context --------------------------------------------------------------------
+
+MESSAGE_OVERHEAD_TOKENS: Final = 4
+"""What a message costs beyond its text (role, separators), as the vendors count it roughly."""
+_MIN_RESULT_BYTES: Final = 1024
+_ENCODER: Final = msgspec.json.Encoder()
+
+
+def estimate_tokens(text: str) -> int:
+    """A cautious guess at the tokens of `text`: one per 3 bytes of UTF-8 (English runs near
+    4 characters a token; other scripts take fewer bytes per token, not more than 3)."""
+    return -(-len(text.encode()) // 3)
+
+
+def message_tokens(message: Message) -> int:
+    """The estimated tokens of one message as a model is sent it."""
+    tokens = MESSAGE_OVERHEAD_TOKENS + estimate_tokens(message.content)
+    for call in message.tool_calls or ():
+        tokens += MESSAGE_OVERHEAD_TOKENS + estimate_tokens(call.name)
+        tokens += -(-len(_ENCODER.encode(call.arguments)) // 3)
+    for result in message.tool_results or ():
+        tokens += MESSAGE_OVERHEAD_TOKENS + estimate_tokens(result_text(result))
+    return tokens
+
+
+def tools_tokens(tools: Sequence[ToolSpec]) -> int:
+    """The estimated tokens of the tools offered with a request."""
+    return sum(
+        MESSAGE_OVERHEAD_TOKENS
+        + estimate_tokens(tool.name)
+        + estimate_tokens(tool.description)
+        + -(-len(_ENCODER.encode(tool.input_schema)) // 3)
+        for tool in tools
+    )
+
+
+def within_context(
+    history: Sequence[Message],
+    *,
+    system: str,
+    tools: Sequence[ToolSpec],
+    context_tokens: int,
+    max_output_tokens: int,
+) -> list[Message]:
+    """`for_model(history)` trimmed from the oldest so that, with the system prompt and the
+    tools, its estimate leaves `max_output_tokens` of `context_tokens` for the answer.
+
+    What goes, in order: whole exchanges (a user message and what followed it) before the
+    newest user message, oldest first; then the steps after it, oldest first, but not the
+    latest; then, if the latest step's tool results are still too long, their text is cut,
+    with a note saying how much. A tool call never loses its result, the newest user message
+    always stays, and what is sent starts with a user message. When even that does not fit,
+    it is sent as it is, and the model's refusal ends the turn.
+    """
+    messages = for_model(history)
+    budget = context_tokens - max_output_tokens - estimate_tokens(system) - tools_tokens(tools)
+    units = _units(messages)
+    costs = [sum(message_tokens(m) for m in unit) for unit in units]
+    total = sum(costs)
+    if total <= budget:
+        return messages
+    newest = max((i for i, u in enumerate(units) if u[0].role == "user"), default=0)
+    kept = [True] * len(units)
+    for i in range(newest):  # whole exchanges first: what is sent starts with a user message
+        if total <= budget and units[i][0].role == "user":
+            break
+        kept[i] = False
+        total -= costs[i]
+    for i in range(newest + 1, len(units) - 1):
+        if total <= budget:
+            break
+        kept[i] = False
+        total -= costs[i]
+    out = [m for unit, keep in zip(units, kept, strict=True) if keep for m in unit]
+    if total > budget:
+        out = _cut_results(out, over_tokens=total - budget, after=len(out) - len(units[-1]))
+    return out
+
+
+def _units(messages: Sequence[Message]) -> list[list[Message]]:
+    """Messages in what may only go together: a step that asked for tools with its results."""
+    units: list[list[Message]] = []
+    for message in messages:
+        if message.role == "tool" and units and units[-1][-1].tool_calls:
+            units[-1].append(message)
+        else:
+            units.append([message])
+    return units
+
+
+def _cut_results(messages: list[Message], *, over_tokens: int, after: int) -> list[Message]:
+    """The tool results from index `after` on, their text cut by about `over_tokens`."""
+    excess = over_tokens * 3  # bytes, by the estimate's own measure
+    out = list(messages)
+    for index in range(max(0, after), len(out)):
+        message = out[index]
+        if excess <= 0 or message.role != "tool" or not message.tool_results:
+            continue
+        results = []
+        for result in message.tool_results:
+            text = result_text(result)
+            size = len(text.encode())
+            keep = max(_MIN_RESULT_BYTES, size - excess)
+            if excess <= 0 or keep >= size:
+                results.append(result)
+                continue
+            cut = text.encode()[:keep].decode(errors="ignore")
+            note = f"\n[cut to fit the model's context: {size - keep} bytes left out]"
+            excess -= size - keep
+            results.append(msgspec.structs.replace(result, content=[TextBlock(text=cut + note)]))
+        out[index] = msgspec.structs.replace(message, tool_results=results)
+    return out

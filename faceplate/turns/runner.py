@@ -21,7 +21,7 @@ from faceplate.settings import Settings
 from faceplate.structs import FinishReason, Message, Role, ToolCall, ToolResult, User
 from faceplate.turns.channel import TurnChannel
 from faceplate.turns.frames import TurnError
-from faceplate.turns.history import for_model, title_of
+from faceplate.turns.history import title_of, within_context
 from faceplate.turns.tools import CANCELLED, ToolSourceFactory, ToolStep
 from faceplate.turns.writer import StreamWriter
 
@@ -40,6 +40,8 @@ class TurnConfig(msgspec.Struct, frozen=True, kw_only=True):
     tool_timeout_s: float
     write_interval_s: float = 1.0
     frame_interval_s: float = 0.0
+    context_tokens: int = 128_000
+    max_output_tokens: int = 4096
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TurnConfig:
@@ -47,6 +49,8 @@ class TurnConfig(msgspec.Struct, frozen=True, kw_only=True):
             system_prompt=settings.system_prompt,
             max_tool_rounds=settings.max_tool_rounds,
             tool_timeout_s=settings.tool_timeout_s,
+            context_tokens=settings.llm_context_tokens,
+            max_output_tokens=settings.llm_max_output_tokens,
         )
 
 
@@ -118,7 +122,7 @@ class TurnRunner:
         except LLMError as e:
             _log.warning("turn in conversation %s: %s", self._conversation_id, e)
             self._started()
-            self.channel.end("failed", TurnError(code="upstream_error", message=str(e)))
+            self.channel.end("failed", TurnError(code=e.code, message=str(e)))
         except (Unavailable, *STALE) as e:
             _log.warning("turn in conversation %s: database away: %r", self._conversation_id, e)
             self._started()
@@ -210,9 +214,15 @@ class TurnRunner:
         specs: Sequence[ToolSpec],
     ) -> ModelFinish:
         reason: ModelFinish | None = None
-        events = self._model.stream(
-            system=self._config.system_prompt, history=for_model(history), tools=specs
+        config = self._config
+        sent = within_context(
+            history,
+            system=config.system_prompt,
+            tools=specs,
+            context_tokens=config.context_tokens,
+            max_output_tokens=config.max_output_tokens,
         )
+        events = self._model.stream(system=config.system_prompt, history=sent, tools=specs)
         try:
             async for event in events:
                 if isinstance(event, TextDelta):
