@@ -19,6 +19,7 @@ from faceplate.auth.dev import load_or_create_secret
 from faceplate.db import lazy_database
 from faceplate.embedded import start_embedded
 from faceplate.errors import Unavailable
+from faceplate.limits import RequestWindows, SocketCounts
 from faceplate.mcp_client.oauth.flow import OAuthFlow, OAuthSettings
 from faceplate.mcp_client.sessions import McpSessionManager
 from faceplate.mcp_client.stdio.runtime import StdioRuntime, stdio_runtime
@@ -106,7 +107,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         db = await lazy_database(
             url, min_size=s.db_pool_min, max_size=s.db_pool_max, timeout_s=s.db_pool_timeout_s
         )
-        box = SecretBox(s.secret_key or load_or_create_key(s.data_dir))
+        box = SecretBox(s.secret_keys or load_or_create_key(s.data_dir))
         stdio = await asyncio.to_thread(_stdio, s)
         oauth = OAuthFlow(db, box, OAuthSettings.from_settings(s))
         sessions = McpSessionManager(
@@ -115,9 +116,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
             stdio_max_per_user=s.mcp_stdio_max_per_user,
             stdio_max_total=s.mcp_stdio_max_total,
             oauth=oauth,
+            max_result_bytes=s.mcp_max_result_bytes,
+            max_tools=s.mcp_max_tools,
         )
         model = build_model(
-            s.llm, base_url=s.llm_base_url, api_key=s.llm_api_key, model=s.llm_model
+            s.llm,
+            base_url=s.llm_base_url,
+            api_key=s.llm_api_key,
+            model=s.llm_model,
+            max_output_tokens=s.llm_max_output_tokens,
         )
         mcp = McpConfigs(
             db,
@@ -127,6 +134,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             allow_private=s.mcp_allow_private,
             tool_timeout_s=s.tool_timeout_s,
             oauth=oauth,
+            max_configs=s.limit_mcp_configs,
         )
         turns = TurnRegistry(
             db=db, model=model, tools=mcp.tool_source, config=TurnConfig.from_settings(s)
@@ -146,6 +154,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             turns=turns,
             model=model,
             socket_limits=SocketLimits(),
+            request_windows=RequestWindows(s.limit_requests_per_minute),
+            socket_counts=SocketCounts(s.limit_sockets_per_user),
         )
         if not await _become_ready(state, url):
             _log.warning("not ready: database away or schema behind; retrying")

@@ -170,3 +170,56 @@ def test_the_cognito_domain_becomes_an_origin(raw: str, origin: str) -> None:
 def test_a_cognito_domain_that_is_not_one_is_refused(raw: str) -> None:
     with pytest.raises(SettingsError, match="FACEPLATE_COGNITO_DOMAIN"):
         load_settings({"FACEPLATE_COGNITO_DOMAIN": raw})
+
+
+def test_the_many_tenant_settings_have_the_contract_s_defaults() -> None:
+    settings = load_settings({})
+    assert (settings.llm_context_tokens, settings.llm_max_output_tokens) == (128_000, 4096)
+    assert (settings.mcp_max_result_bytes, settings.mcp_max_tools) == (1_048_576, 128)
+    assert settings.limit_sockets_per_user == 32
+    assert settings.limit_requests_per_minute == 600
+    assert settings.limit_mcp_configs == 50
+    assert settings.log_format == "text"
+    assert settings.secret_keys == ()
+
+
+def test_the_many_tenant_settings_are_read() -> None:
+    other = Fernet.generate_key().decode()
+    settings = load_settings(
+        {
+            "FACEPLATE_LLM_CONTEXT_TOKENS": "8000",
+            "FACEPLATE_LLM_MAX_OUTPUT_TOKENS": "1000",
+            "FACEPLATE_MCP_MAX_RESULT_BYTES": "65536",
+            "FACEPLATE_MCP_MAX_TOOLS": "10",
+            "FACEPLATE_LIMIT_SOCKETS_PER_USER": "4",
+            "FACEPLATE_LIMIT_REQUESTS_PER_MINUTE": "100",
+            "FACEPLATE_LIMIT_MCP_CONFIGS": "5",
+            "FACEPLATE_LOG_FORMAT": "JSON",
+            "FACEPLATE_SECRET_KEY": f" {KEY} , {other} ",
+        }
+    )
+    assert (settings.llm_context_tokens, settings.llm_max_output_tokens) == (8000, 1000)
+    assert (settings.mcp_max_result_bytes, settings.mcp_max_tools) == (65536, 10)
+    assert (settings.limit_sockets_per_user, settings.limit_requests_per_minute) == (4, 100)
+    assert settings.limit_mcp_configs == 5
+    assert settings.log_format == "json"
+    assert settings.secret_keys == (KEY, other)
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        (
+            {"FACEPLATE_LLM_MAX_OUTPUT_TOKENS": "9000", "FACEPLATE_LLM_CONTEXT_TOKENS": "8000"},
+            "FACEPLATE_LLM_MAX_OUTPUT_TOKENS must be below",
+        ),
+        ({"FACEPLATE_LIMIT_SOCKETS_PER_USER": "0"}, "FACEPLATE_LIMIT_SOCKETS_PER_USER"),
+        ({"FACEPLATE_MCP_MAX_RESULT_BYTES": "10"}, "FACEPLATE_MCP_MAX_RESULT_BYTES"),
+        ({"FACEPLATE_LOG_FORMAT": "xml"}, "FACEPLATE_LOG_FORMAT"),
+        ({"FACEPLATE_SECRET_KEY": f"{KEY},nope"}, "FACEPLATE_SECRET_KEY: key 2"),
+        ({"FACEPLATE_SECRET_KEY": " , "}, "FACEPLATE_SECRET_KEY names no key"),
+    ],
+)
+def test_invalid_many_tenant_settings_are_refused(env: dict[str, str], says: str) -> None:
+    with pytest.raises(SettingsError, match=says):
+        load_settings(env)
