@@ -29,32 +29,31 @@ _security = logging.getLogger(SECURITY_LOGGER)
 # A short tag per process, so ids of several workers and instances never meet.
 _PROCESS: Final = os.urandom(3).hex()
 _COUNTER = itertools.count(1)
-_REQUEST_ID: ContextVar[str | None] = ContextVar("faceplate_request_id", default=None)
-_SOCKET_ID: ContextVar[str | None] = ContextVar("faceplate_socket_id", default=None)
+# Numbers, made into text only when a line is written: this runs on every request.
+_REQUEST_ID: ContextVar[int] = ContextVar("faceplate_request_id", default=0)
+_SOCKET_ID: ContextVar[int] = ContextVar("faceplate_socket_id", default=0)
 
 
-def new_request_id() -> str:
+def new_request_id() -> None:
     """Give the current HTTP request (this task and what it starts) a new id."""
-    request_id = f"r{_PROCESS}-{next(_COUNTER):x}"
-    _REQUEST_ID.set(request_id)
-    return request_id
+    _REQUEST_ID.set(next(_COUNTER))
 
 
-def new_socket_id() -> str:
+def new_socket_id() -> None:
     """Give the current WebSocket (this task and what it starts) a new id."""
-    socket_id = f"s{_PROCESS}-{next(_COUNTER):x}"
-    _SOCKET_ID.set(socket_id)
-    return socket_id
+    _SOCKET_ID.set(next(_COUNTER))
 
 
 def request_id() -> str | None:
-    """The id of the HTTP request being served, if any."""
-    return _REQUEST_ID.get()
+    """The id of the HTTP request being served, if any: `r<process>-<n>`."""
+    n = _REQUEST_ID.get()
+    return f"r{_PROCESS}-{n:x}" if n else None
 
 
 def socket_id() -> str | None:
-    """The id of the WebSocket being served, if any."""
-    return _SOCKET_ID.get()
+    """The id of the WebSocket being served, if any: `s<process>-<n>`."""
+    n = _SOCKET_ID.get()
+    return f"s{_PROCESS}-{n:x}" if n else None
 
 
 def security(
@@ -100,10 +99,10 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        request = getattr(record, "request_id", None) or _REQUEST_ID.get()
+        request = getattr(record, "request_id", None) or request_id()
         if request is not None:
             entry["request_id"] = request
-        socket = getattr(record, "socket_id", None) or _SOCKET_ID.get()
+        socket = getattr(record, "socket_id", None) or socket_id()
         if socket is not None:
             entry["socket_id"] = socket
         for key, value in vars(record).items():

@@ -18,7 +18,14 @@ import pytest
 from starlette.testclient import TestClient
 
 from faceplate.auth.dev import load_or_create_secret, mint_token
-from faceplate.logs import JsonFormatter, new_request_id, new_socket_id, security
+from faceplate.logs import (
+    JsonFormatter,
+    new_request_id,
+    new_socket_id,
+    request_id,
+    security,
+    socket_id,
+)
 from tests.mcp_client.servers import free_port
 from tests.routes.helpers import Headers
 
@@ -31,7 +38,8 @@ def _format(record: logging.LogRecord) -> dict[str, Any]:
 
 
 def test_a_json_line_has_time_level_logger_message_id_and_extras() -> None:
-    request = new_request_id()
+    new_request_id()
+    request = request_id()
     record = logging.LogRecord("faceplate.x", logging.WARNING, __file__, 1, "a %s", ("b",), None)
     record.status = 503
 
@@ -57,9 +65,13 @@ def test_a_json_line_carries_the_traceback_inside_it() -> None:
 
 
 def test_socket_ids_and_request_ids_differ_and_never_repeat() -> None:
-    ids = {new_request_id() for _ in range(100)} | {new_socket_id() for _ in range(100)}
+    ids: set[str | None] = set()
+    for _ in range(100):
+        new_request_id()
+        new_socket_id()
+        ids |= {request_id(), socket_id()}
 
-    assert len(ids) == 200
+    assert len(ids) == 200 and None not in ids
 
 
 def test_a_security_line_names_the_event_and_the_user(caplog: pytest.LogCaptureFixture) -> None:

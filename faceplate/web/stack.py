@@ -35,7 +35,7 @@ class _Identified:
             new_request_id()
         elif kind == "websocket":
             new_socket_id()
-        await self._app(scope, receive, send)
+        await self._app(scope, receive, send)  # awaited here: the ids are this task's
 
 
 class _HandledExceptions:
