@@ -103,7 +103,8 @@ class SecretBox:
             if rotated is None:
                 unreadable.append(key)
             values[key] = sealed if rotated is None else rotated
-        return _with_secrets(config, values), len(values) - len(unreadable), unreadable
+        rotated_count = len(values) - len(unreadable)  # before _with_secrets takes its keys
+        return _with_secrets(config, values), rotated_count, unreadable
 
     def seal(self, config: McpServerConfig) -> McpServerConfig:
         """The config as stored: its secret values encrypted."""

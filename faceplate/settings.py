@@ -62,13 +62,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     public_url: str | None = None
     oauth_return_url: str | None = None
     oauth_client_metadata_url: str | None = None
-
-    @property
-    def oauth_callback_url(self) -> str | None:
-        """`{FACEPLATE_PUBLIC_URL}/oauth/callback`; in dev the public URL defaults to
-        DEV_PUBLIC_URL, in cognito mode OAuth needs it set (None: no authorization can start)."""
-        base = self.public_url or (DEV_PUBLIC_URL if self.auth == "dev" else None)
-        return None if base is None else f"{base.rstrip('/')}/oauth/callback"
     # Many tenants (CONTRACT §1): the model's context, MCP bounds, per-user limits, logs.
     llm_context_tokens: int = 128_000
     llm_max_output_tokens: int = 4096
@@ -78,6 +71,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     limit_requests_per_minute: int = 600
     limit_mcp_configs: int = 50
     log_format: LogFormat = "text"
+
+    @property
+    def oauth_callback_url(self) -> str | None:
+        """`{FACEPLATE_PUBLIC_URL}/oauth/callback`; in dev the public URL defaults to
+        DEV_PUBLIC_URL, in cognito mode OAuth needs it set (None: no authorization can start)."""
+        base = self.public_url or (DEV_PUBLIC_URL if self.auth == "dev" else None)
+        return None if base is None else f"{base.rstrip('/')}/oauth/callback"
 
     @property
     def secret_keys(self) -> tuple[str, ...]:

@@ -117,6 +117,31 @@ class SealedConfig(msgspec.Struct, frozen=True, kw_only=True):
     config: McpServerConfig
 
 
+class SealedGrant(msgspec.Struct, frozen=True, kw_only=True):
+    """A config's OAuth secrets as stored (encrypted): what key rotation reads and writes."""
+
+    config_id: UUID
+    client_secret: str | None
+    access_token: str | None
+    refresh_token: str | None
+
+
+class SealedClient(msgspec.Struct, frozen=True, kw_only=True):
+    """A registered OAuth client's secret as stored (encrypted), for key rotation."""
+
+    issuer: str
+    redirect_uri: str
+    client_secret: str
+
+
+class SealedState(msgspec.Struct, frozen=True, kw_only=True):
+    """A pending authorization's secrets as stored (encrypted), for key rotation."""
+
+    state_hash: bytes
+    code_verifier: str
+    client_secret: str | None
+
+
 class McpConfig(msgspec.Struct, frozen=True, kw_only=True):
     """A stored MCP config; header and env values in `config` are still encrypted. `oauth` is
     not a column: the service fills it from the config's OAuth row, when it has one."""

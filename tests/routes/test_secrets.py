@@ -199,7 +199,8 @@ def test_rotate_secrets_re_encrypts_every_value_with_the_first_key(
     done = _rotate(settings, f"{K2},{K1}")
 
     assert done.returncode == 0, done.stderr
-    assert "MCP config header and env values: 3 re-encrypted with the first key" in done.stdout
+    store = "MCP config header and env values, OAuth client secrets"
+    assert f"{store}: 3 re-encrypted with the first key" in done.stdout
     assert _clear(settings, first, K2) == HTTP["headers"]
     assert _clear(settings, second, K2) == STDIO["env"]
     assert _sealed(settings, first) != before
