@@ -53,8 +53,15 @@ async def make_owner(
     async with db.connection() as conn:
         user = await make_user(conn, name)
         row = await create_mcp_config(
-            conn, id=uuid7(), user_id=user.id, name="tracker", config=config, enabled=True
+            conn,
+            id=uuid7(),
+            user_id=user.id,
+            name="tracker",
+            config=config,
+            enabled=True,
+            max_configs=50,
         )
+        assert row is not None
     return Owner(user_id=user.id, config_id=row.id, config=config)
 
 

@@ -5,6 +5,7 @@ re-encrypts with the first; a value no key decrypts is never replaced, and is na
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -21,6 +22,7 @@ from faceplate.app import create_app
 from faceplate.secrets import REDACTED, SecretBox, UnreadableSecrets
 from faceplate.settings import Settings
 from faceplate.structs import McpServerConfig
+from tests.mcp_client.stdio_support import write_servers
 from tests.routes.helpers import Headers, assert_error, stored_config
 from tests.support.app import dev_settings
 
@@ -31,6 +33,12 @@ HTTP = {
     "headers": {"Authorization": SECRET, "X-Tag": "t"},
 }
 STDIO = {"transport": "stdio", "command": "python3", "args": ["-m", "srv"], "env": {"K": "v1"}}
+PYTHON = shutil.which("python3") or "/usr/bin/python3"
+SERVERS = [  # what the operator lets users run: this server, and re-pointed variants of it
+    {"command": "python3", "args": ["-m", "srv"], "env": ["K"]},
+    {"command": "python3", "args": ["-m", "other"], "env": ["K"]},
+    {"command": PYTHON, "args": ["-m", "srv"], "env": ["K"]},
+]
 K1, K2, K3 = (Fernet.generate_key().decode() for _ in range(3))
 
 AppFactory = Callable[..., TestClient]
@@ -126,13 +134,18 @@ def test_another_path_or_transport_on_the_same_origin_keeps_the_values(
     assert _clear(settings, config_id, K1)["Authorization"] == SECRET
 
 
+@pytest.fixture
+def servers_file(tmp_path: Path) -> Path:
+    return write_servers(tmp_path / "servers.json", SERVERS)
+
+
 @pytest.mark.parametrize(
-    "change", [{"args": ["-m", "other"]}, {"command": "python3.11"}], ids=["args", "command"]
+    "change", [{"args": ["-m", "other"]}, {"command": PYTHON}], ids=["args", "command"]
 )
 def test_a_re_pointed_stdio_config_with_the_placeholder_is_422_naming_the_key(
-    make: AppFactory, alice: Headers, change: dict[str, Any]
+    make: AppFactory, alice: Headers, change: dict[str, Any], servers_file: Path
 ) -> None:
-    client = make(K1, mcp_stdio_commands=("python3", "python3.11"))
+    client = make(K1, mcp_stdio_servers=servers_file)
     config_id = _create(client, alice, STDIO)
 
     response = _patch(client, alice, config_id, {"config": _redacted(STDIO, **change)})
@@ -189,9 +202,9 @@ def _rotate(settings: Settings, keys: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_rotate_secrets_re_encrypts_every_value_with_the_first_key(
-    make: AppFactory, alice: Headers, bob: Headers, settings: Settings
+    make: AppFactory, alice: Headers, bob: Headers, settings: Settings, servers_file: Path
 ) -> None:
-    old = make(K1, mcp_stdio_commands=("python3",))
+    old = make(K1, mcp_stdio_servers=servers_file)
     first = _create(old, alice, HTTP)
     second = _create(old, bob, STDIO)
     before = _sealed(settings, first)

@@ -35,7 +35,9 @@ async def _config(conn: Conn, name: str = "ada") -> tuple[UUID, UUID]:
         name="tracker",
         config=HttpConfig(url=SERVER.resource),
         enabled=True,
+        max_configs=50,
     )
+    assert row is not None
     return user.id, row.id
 
 
