@@ -135,6 +135,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             tool_timeout_s=s.tool_timeout_s,
             oauth=oauth,
             max_configs=s.limit_mcp_configs,
+            approval_default=s.tool_approval_default,
         )
         turns = TurnRegistry(
             db=db, model=model, tools=mcp.tool_source, config=TurnConfig.from_settings(s)

@@ -11,6 +11,8 @@ from urllib.parse import SplitResult, urlsplit
 
 import msgspec
 
+from faceplate.structs import ToolApproval
+
 AuthMode = Literal["dev", "cognito"]
 LlmKind = Literal["openai", "anthropic", "echo"]
 StdioSandbox = Literal["auto", "bwrap", "none"]
@@ -44,6 +46,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     max_tool_rounds: int = 8
     tool_timeout_s: float = 60.0
+    # Tool approval: a new config's tool_approval, how long a turn waits for a person.
+    tool_approval_default: ToolApproval = "never"
+    approval_timeout_s: float = 600.0
     # stdio MCP servers: the operator's list (a JSON file), their sandbox, how many at once.
     mcp_stdio_servers: Path | None = None
     mcp_stdio_sandbox: StdioSandbox = "auto"
@@ -204,6 +209,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         system_prompt=env.get("FACEPLATE_SYSTEM_PROMPT") or DEFAULT_SYSTEM_PROMPT,
         max_tool_rounds=_int(env, "FACEPLATE_MAX_TOOL_ROUNDS", 8, low=0),
         tool_timeout_s=_float(env, "FACEPLATE_TOOL_TIMEOUT_S", 60.0),
+        tool_approval_default=cast(
+            ToolApproval,
+            _choice(env, "FACEPLATE_TOOL_APPROVAL_DEFAULT", "never", ("never", "writes", "always")),
+        ),
+        approval_timeout_s=_float(env, "FACEPLATE_APPROVAL_TIMEOUT_S", 600.0),
         mcp_stdio_servers=None if servers_file is None else Path(servers_file),
         mcp_stdio_sandbox=cast(StdioSandbox, sandbox),
         mcp_stdio_max_per_user=_int(env, "FACEPLATE_MCP_STDIO_MAX_PER_USER", 8, low=1),

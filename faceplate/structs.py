@@ -10,6 +10,10 @@ import msgspec
 
 Role = Literal["user", "assistant", "system", "tool"]
 FinishReason = Literal["stop", "tool_calls", "length", "cancelled", "error", "interrupted"]
+ToolApproval = Literal["never", "writes", "always"]
+"""When a config's tools ask the user first: never, before any not read-only (`writes`), always."""
+ToolPolicy = Literal["allow", "ask", "deny"]
+"""One tool's policy: run it, ask the user first, or never offer it."""
 
 
 # --- JSONB: tool calls and results (messages.tool_calls / messages.tool_results) ---------------
@@ -150,6 +154,8 @@ class McpConfig(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     config: McpServerConfig
     enabled: bool
+    tool_approval: ToolApproval = "never"
+    tool_policies: dict[str, ToolPolicy] = {}
     oauth: OAuthState | None = None
     created_at: datetime
     updated_at: datetime

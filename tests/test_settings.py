@@ -223,3 +223,28 @@ def test_the_many_tenant_settings_are_read() -> None:
 def test_invalid_many_tenant_settings_are_refused(env: dict[str, str], says: str) -> None:
     with pytest.raises(SettingsError, match=says):
         load_settings(env)
+
+
+def test_the_approval_settings_default_to_never_and_ten_minutes() -> None:
+    settings = load_settings({})
+    assert (settings.tool_approval_default, settings.approval_timeout_s) == ("never", 600.0)
+
+
+def test_the_approval_settings_are_read() -> None:
+    env = {"FACEPLATE_TOOL_APPROVAL_DEFAULT": "writes", "FACEPLATE_APPROVAL_TIMEOUT_S": "30"}
+    settings = load_settings(env)
+    assert (settings.tool_approval_default, settings.approval_timeout_s) == ("writes", 30.0)
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"FACEPLATE_TOOL_APPROVAL_DEFAULT": "sometimes"},
+        {"FACEPLATE_APPROVAL_TIMEOUT_S": "0"},
+        {"FACEPLATE_APPROVAL_TIMEOUT_S": "soon"},
+    ],
+)
+def test_bad_approval_settings_are_refused_naming_them(env: dict[str, str]) -> None:
+    (name,) = env
+    with pytest.raises(SettingsError, match=name):
+        load_settings(env)

@@ -17,11 +17,13 @@ INVALID_ARGUMENTS_KEY = "_invalid_json"
 
 
 class ToolSpec(msgspec.Struct, frozen=True, kw_only=True):
-    """A tool offered to the model, under the name the model sees."""
+    """A tool offered to the model, under the name the model sees. `annotations` are the MCP
+    server's hints about the tool (`readOnlyHint`, …): for approval, never sent to a model."""
 
     name: str
     description: str
     input_schema: dict[str, Any]
+    annotations: dict[str, Any] | None = None
 
 
 class TextDelta(msgspec.Struct, frozen=True, kw_only=True):

@@ -8,7 +8,14 @@ from uuid import UUID
 
 import msgspec
 
-from faceplate.structs import HttpConfig, OAuthClient, SseConfig, StdioConfig
+from faceplate.structs import (
+    HttpConfig,
+    OAuthClient,
+    SseConfig,
+    StdioConfig,
+    ToolApproval,
+    ToolPolicy,
+)
 
 Title = Annotated[str, msgspec.Meta(max_length=255)]
 ConfigName = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
@@ -50,17 +57,26 @@ class StdioConfigIn(StdioConfig, frozen=True, forbid_unknown_fields=True):
 
 McpServerConfigIn = HttpConfigIn | SseConfigIn | StdioConfigIn
 
+ToolName = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+MAX_TOOL_POLICIES = 1024
+ToolPolicies = Annotated[dict[ToolName, ToolPolicy], msgspec.Meta(max_length=MAX_TOOL_POLICIES)]
+"""A server tool name (its own, not the model's) to its policy; wins over `tool_approval`."""
+
 
 class CreateMcpConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     name: ConfigName
     config: McpServerConfigIn
     enabled: bool = True
+    tool_approval: ToolApproval | msgspec.UnsetType = msgspec.UNSET  # the setting's default
+    tool_policies: ToolPolicies = msgspec.field(default_factory=dict)
 
 
 class PatchMcpConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     name: ConfigName | msgspec.UnsetType = msgspec.UNSET
     config: McpServerConfigIn | msgspec.UnsetType = msgspec.UNSET
     enabled: bool | msgspec.UnsetType = msgspec.UNSET
+    tool_approval: ToolApproval | msgspec.UnsetType = msgspec.UNSET
+    tool_policies: ToolPolicies | msgspec.UnsetType = msgspec.UNSET  # replaces the whole map
 
 
 class Me(msgspec.Struct, frozen=True, kw_only=True):
@@ -71,12 +87,15 @@ class Me(msgspec.Struct, frozen=True, kw_only=True):
 
 class ToolInfo(msgspec.Struct, frozen=True, kw_only=True):
     """A server's tool: `name` its own, `model_name` what the model calls it (null while the
-    config is disabled, or when another tool of the server already has that name)."""
+    config is disabled, or when another tool of the server already has that name, or the tool
+    is denied), its annotations (the server's hints) and the policy in effect for it."""
 
     name: str
     model_name: str | None
     description: str
     input_schema: dict[str, Any]
+    annotations: dict[str, Any] | None
+    policy: ToolPolicy
 
 
 class ToolList(msgspec.Struct, frozen=True, kw_only=True):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
-from typing import Final, Protocol
+from collections.abc import Mapping, Sequence
+from typing import Any, Final, Protocol
 from uuid import UUID
 
 import msgspec
@@ -15,6 +15,7 @@ from faceplate.agents.base import ToolSpec
 from faceplate.mcp_client.errors import ToolUnavailable
 from faceplate.mcp_client.naming import config_slugs, slug_of, tool_model_names
 from faceplate.mcp_client.oauth.errors import AuthorizationRequired
+from faceplate.mcp_client.policy import ApprovalNeeded, Policies, tool_policy
 from faceplate.mcp_client.results import error_result
 from faceplate.mcp_client.sessions import McpSessionManager, fingerprint
 from faceplate.structs import McpServerConfig, ToolCall, ToolResult
@@ -53,6 +54,11 @@ class ToolSource(Protocol):
         ...
 
     def refusal(self, name: str) -> str: ...
+
+    def approval(self, name: str) -> ApprovalNeeded | None:
+        """What the user is asked about before a call of the offered tool `name` runs; None when
+        it runs at once."""
+        ...
 
 
 class ListingFailures:
@@ -93,6 +99,8 @@ class _Route(msgspec.Struct, frozen=True, kw_only=True):
     config_name: str
     config: McpServerConfig
     tool_name: str
+    annotations: dict[str, Any] | None = None
+    ask: bool = False
 
 
 class McpToolSource:
@@ -101,7 +109,8 @@ class McpToolSource:
     The servers are listed once, on the first `specs()` or `call()`, LISTING_CONCURRENCY at a
     time; a server that cannot be listed is left out with a warning, and a call of one of its
     tools is answered with why. Each config's slug is given among all of them, listed or not,
-    so a tool's name does not depend on which servers answered.
+    so a tool's name does not depend on which servers answered. `policies` (by config id; none:
+    every tool runs at once) leave denied tools out and say which calls ask the user first.
     """
 
     def __init__(
@@ -113,8 +122,10 @@ class McpToolSource:
         timeout_s: float,
         list_timeout_s: float = 10.0,
         failures: ListingFailures | None = None,
+        policies: Mapping[UUID, Policies] | None = None,
     ) -> None:
         self._manager = manager
+        self._policies = policies or {}
         self._failures = failures
         self._user_id = user_id
         self._configs = list(configs)
@@ -160,6 +171,15 @@ class McpToolSource:
         self._reported.update(i for i, _ in new)
         return new
 
+    def approval(self, name: str) -> ApprovalNeeded | None:
+        """Why a call of `name` waits for the user (its config asks first), or None."""
+        route = self._routes.get(name)
+        if route is None or not route.ask:
+            return None
+        return ApprovalNeeded(
+            config_id=route.config_id, tool=route.tool_name, annotations=route.annotations
+        )
+
     def _needs(self, config_id: UUID, name: str) -> None:
         self._unauthorized.setdefault(config_id, name)
 
@@ -190,7 +210,11 @@ class McpToolSource:
                 continue
             assert not isinstance(config, Unusable)
             names = tool_model_names(slug, [spec.name for spec in outcome])
+            policies = self._policies.get(config_id, Policies())
             for name, spec in zip(names, outcome, strict=True):
+                policy = tool_policy(policies, spec.name, spec.annotations)
+                if policy == "deny":
+                    continue  # never offered: the model cannot call what it does not see
                 if name is None:
                     _log.warning(
                         "tool %r of MCP config %s left out: its model name is taken by "
@@ -204,6 +228,8 @@ class McpToolSource:
                     config_name=config_name,
                     config=config,
                     tool_name=spec.name,
+                    annotations=spec.annotations,
+                    ask=policy == "ask",
                 )
                 specs.append(
                     ToolSpec(

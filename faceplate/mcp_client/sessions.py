@@ -150,6 +150,7 @@ class McpSessionManager:
                 name=tool.name,
                 description=(tool.description or tool.title or "")[:MAX_DESCRIPTION_CHARS],
                 input_schema=tool.input_schema,
+                annotations=_annotations(tool),
             )
             for tool in tools
         ]
@@ -367,6 +368,16 @@ async def _list_bounded(client: Client, config_id: UUID, max_tools: int) -> list
         if cursor is None:
             break
     return tools
+
+
+def _annotations(tool: types.Tool) -> dict[str, Any] | None:
+    """The tool's annotations as JSON (the server's hints), or None when it sent none."""
+    if tool.annotations is None:
+        return None
+    dumped: dict[str, Any] = tool.annotations.model_dump(
+        by_alias=True, mode="json", exclude_none=True
+    )
+    return dumped
 
 
 def _ms_since(started: float) -> int:

@@ -13,7 +13,7 @@ import msgspec
 from faceplate.db import Conn, rowcount, without_nul
 from faceplate.errors import Conflict
 from faceplate.sql import QUERIES
-from faceplate.structs import McpConfig, McpServerConfig, SealedConfig
+from faceplate.structs import McpConfig, McpServerConfig, SealedConfig, ToolApproval, ToolPolicy
 
 _CREATE: Final = QUERIES["create_mcp_config"].text
 _GET: Final = QUERIES["get_mcp_config"].text
@@ -23,6 +23,7 @@ _UPDATE: Final = QUERIES["update_mcp_config"].text
 _DELETE: Final = QUERIES["delete_mcp_config"].text
 _LIST_SEALED: Final = QUERIES["list_sealed_mcp_configs"].text
 _UPDATE_SECRETS: Final = QUERIES["update_mcp_config_secrets"].text
+_UPDATE_TOOL_POLICY: Final = QUERIES["update_mcp_config_tool_policy"].text
 
 _NAME_TAKEN: Final = "an MCP config with this name already exists"
 
@@ -47,11 +48,21 @@ async def create_mcp_config(
     config: McpServerConfig,
     enabled: bool,
     max_configs: int,
+    tool_approval: ToolApproval,
+    tool_policies: dict[str, ToolPolicy],
 ) -> McpConfig | None:
     """sql/mcp_configs/create_mcp_config.sql; None at max_configs, Conflict on a taken name."""
     with _name_taken_is_conflict():
         row = await conn.fetchrow(
-            _CREATE, id, user_id, without_nul(name), config, enabled, max_configs
+            _CREATE,
+            id,
+            user_id,
+            without_nul(name),
+            config,
+            enabled,
+            max_configs,
+            tool_approval,
+            tool_policies,
         )
     return None if row is None else msgspec.convert(dict(row), McpConfig)
 
@@ -84,10 +95,21 @@ async def update_mcp_config(
     name: str,
     config: McpServerConfig,
     enabled: bool,
+    tool_approval: ToolApproval,
+    tool_policies: dict[str, ToolPolicy],
 ) -> McpConfig | None:
     """sql/mcp_configs/update_mcp_config.sql; raises Conflict on a taken name."""
     with _name_taken_is_conflict():
-        row = await conn.fetchrow(_UPDATE, user_id, config_id, without_nul(name), config, enabled)
+        row = await conn.fetchrow(
+            _UPDATE,
+            user_id,
+            config_id,
+            without_nul(name),
+            config,
+            enabled,
+            tool_approval,
+            tool_policies,
+        )
     return None if row is None else msgspec.convert(dict(row), McpConfig)
 
 
@@ -109,3 +131,12 @@ async def update_mcp_config_secrets(
 ) -> int:
     """sql/mcp_configs/update_mcp_config_secrets.sql"""
     return rowcount(await conn.execute(_UPDATE_SECRETS, config_id, read_config, config))
+
+
+async def update_mcp_config_tool_policy(
+    conn: Conn, *, user_id: UUID, config_id: UUID, tool: str, policy: ToolPolicy
+) -> int:
+    """sql/mcp_configs/update_mcp_config_tool_policy.sql"""
+    return rowcount(
+        await conn.execute(_UPDATE_TOOL_POLICY, user_id, config_id, without_nul(tool), policy)
+    )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Sequence
-from typing import Final
+from typing import Final, TypeVar
 from uuid import UUID
 
 import msgspec
@@ -28,6 +28,7 @@ from faceplate.mcp_client.catalog import (
 from faceplate.mcp_client.errors import ToolUnavailable
 from faceplate.mcp_client.naming import config_slugs, tool_model_names
 from faceplate.mcp_client.oauth.flow import OAuthFlow
+from faceplate.mcp_client.policy import Policies, tool_policy
 from faceplate.mcp_client.sessions import McpSessionManager
 from faceplate.mcp_client.stdio.servers import StdioServers, stdio_refused
 from faceplate.queries import mcp_configs as q
@@ -41,6 +42,8 @@ from faceplate.structs import (
     OAuthStatusRow,
     SseConfig,
     StdioConfig,
+    ToolApproval,
+    ToolPolicy,
     User,
 )
 
@@ -74,8 +77,10 @@ class McpConfigs:
         tool_timeout_s: float,
         oauth: OAuthFlow | None = None,
         max_configs: int = 50,
+        approval_default: ToolApproval = "never",
     ) -> None:
         self._max_configs = max_configs
+        self._approval_default = approval_default
         self._db = db
         self._oauth = oauth
         self._box = box
@@ -134,6 +139,12 @@ class McpConfigs:
                 config=self._box.seal(body.config),
                 enabled=body.enabled,
                 max_configs=self._max_configs,
+                tool_approval=(
+                    self._approval_default
+                    if isinstance(body.tool_approval, msgspec.UnsetType)
+                    else body.tool_approval
+                ),
+                tool_policies=body.tool_policies,
             )
         if row is None:
             security("rate_limited", f"at {self._max_configs} MCP configs", user_id=user.id)
@@ -172,14 +183,17 @@ class McpConfigs:
     async def enabled_clear(self, user: User) -> list[ConfigEntry]:
         """Every enabled config of the user, oldest first, secrets in clear (or Unusable, with
         why, logged): the tool servers of a turn."""
-        entries: list[ConfigEntry] = []
-        for row in await self._enabled(user):
-            try:
-                entries.append((row.id, row.name, self._box.open(row.config)))
-            except UnreadableSecrets as e:
-                _log.warning("MCP config %s left out of a turn: %s", row.id, e.reason)
-                entries.append((row.id, row.name, Unusable(e.reason)))
-        return entries
+        return _entries(await self._enabled(user), self._box)
+
+    async def set_tool_policy(
+        self, user_id: UUID, config_id: UUID, tool: str, policy: ToolPolicy
+    ) -> bool:
+        """Store one tool's policy (a remembered answer); False if the config is not theirs."""
+        async with self._db.connection() as conn:
+            changed = await q.update_mcp_config_tool_policy(
+                conn, user_id=user_id, config_id=config_id, tool=tool, policy=policy
+            )
+        return changed == 1
 
     async def page(self, user: User, limit: int, cursor: str | None) -> Page[McpConfig]:
         """A page of the user's configs by name, redacted."""
@@ -215,10 +229,13 @@ class McpConfigs:
                 enabled=(
                     current.enabled if isinstance(body.enabled, msgspec.UnsetType) else body.enabled
                 ),
+                tool_approval=_or(body.tool_approval, current.tool_approval),
+                tool_policies=_or(body.tool_policies, current.tool_policies),
             )
         if row is None:
             raise NotFound(_NOT_FOUND)
-        await self._sessions.close_config(config_id)
+        if not _only_policies(body):  # a policy changes no connection, nor a call in flight
+            await self._sessions.close_config(config_id)
         moved = not isinstance(body.config, msgspec.UnsetType) and _repointed(
             current.config, body.config
         )
@@ -255,6 +272,8 @@ class McpConfigs:
             user.id, config.id, config.config, timeout_s=LIST_TIMEOUT_S
         )
         names: Sequence[str | None] = [None] * len(specs)
+        policies = _policies(config)
+        effective = [tool_policy(policies, spec.name, spec.annotations) for spec in specs]
         if config.enabled:
             enabled = await self._enabled(user)
             slugs = dict(
@@ -266,24 +285,59 @@ class McpConfigs:
             tools=[
                 ToolInfo(
                     name=spec.name,
-                    model_name=model_name,
+                    model_name=None if policy == "deny" else model_name,
                     description=spec.description,
                     input_schema=spec.input_schema,
+                    annotations=spec.annotations,
+                    policy=policy,
                 )
-                for spec, model_name in zip(specs, names, strict=True)
+                for spec, model_name, policy in zip(specs, names, effective, strict=True)
             ]
         )
 
     async def tool_source(self, user: User) -> ToolSource:
-        """The tools of one turn: the user's enabled configs as they are when it starts. A config
-        whose listing failed lately is skipped for a while (ListingFailures)."""
+        """The tools of one turn: the user's enabled configs as they are when it starts, with
+        their policies. A config whose listing failed lately is skipped for a while
+        (ListingFailures)."""
+        rows = await self._enabled(user)
         return McpToolSource(
             self._sessions,
             user.id,
-            await self.enabled_clear(user),
+            _entries(rows, self._box),
             timeout_s=self._tool_timeout_s,
             failures=self._failures,
+            policies={row.id: _policies(row) for row in rows},
         )
+
+
+def _entries(rows: Sequence[McpConfig], box: SecretBox) -> list[ConfigEntry]:
+    """Each config with its secrets in clear, or Unusable (with why, logged)."""
+    entries: list[ConfigEntry] = []
+    for row in rows:
+        try:
+            entries.append((row.id, row.name, box.open(row.config)))
+        except UnreadableSecrets as e:
+            _log.warning("MCP config %s left out of a turn: %s", row.id, e.reason)
+            entries.append((row.id, row.name, Unusable(e.reason)))
+    return entries
+
+
+def _policies(row: McpConfig) -> Policies:
+    return Policies(tool_approval=row.tool_approval, tool_policies=row.tool_policies)
+
+
+_T = TypeVar("_T")
+
+
+def _or(value: _T | msgspec.UnsetType, current: _T) -> _T:
+    return current if isinstance(value, msgspec.UnsetType) else value
+
+
+def _only_policies(body: PatchMcpConfig) -> bool:
+    """The PATCH changes nothing but tool_approval and tool_policies."""
+    return all(
+        isinstance(value, msgspec.UnsetType) for value in (body.name, body.config, body.enabled)
+    )
 
 
 def _repointed(old: McpServerConfig, new: McpServerConfig) -> bool:

@@ -11,6 +11,7 @@ from uuid import UUID
 
 from faceplate.agents.base import ToolSpec
 from faceplate.mcp_client.catalog import ToolSource
+from faceplate.mcp_client.policy import ApprovalNeeded
 from faceplate.mcp_client.results import error_result
 from faceplate.structs import ToolCall, ToolResult, User
 
@@ -39,6 +40,9 @@ class NoTools:
 
     def refusal(self, name: str) -> str:
         return f"unknown tool {name}"
+
+    def approval(self, name: str) -> ApprovalNeeded | None:
+        return None
 
 
 class ToolStep:

@@ -113,7 +113,17 @@ def test_create_shows_every_secret_value_redacted(
     stdio_client: TestClient, alice: Headers, transport: str
 ) -> None:
     created = _create(stdio_client, alice, "server", CONFIGS[transport])
-    assert set(created) == {"id", "name", "config", "enabled", "oauth", "created_at", "updated_at"}
+    assert set(created) == {
+        "id",
+        "name",
+        "config",
+        "enabled",
+        "tool_approval",
+        "tool_policies",
+        "oauth",
+        "created_at",
+        "updated_at",
+    }
     assert created["oauth"] is None
     assert created["name"] == "server"
     assert created["enabled"] is True
