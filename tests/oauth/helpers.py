@@ -60,6 +60,8 @@ async def make_owner(
             config=config,
             enabled=True,
             max_configs=50,
+            tool_approval="never",
+            tool_policies={},
         )
         assert row is not None
     return Owner(user_id=user.id, config_id=row.id, config=config)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -29,6 +30,8 @@ STDIO = StdioConfig(command="uvx", args=["mcp-server-time", "--tz=Europe/Berlin"
 
 LONG_AGO = datetime(2001, 1, 1, tzinfo=UTC)
 
+NO_POLICIES: dict[str, Any] = {"tool_approval": "never", "tool_policies": {}}
+
 
 async def _create(
     conn: Conn,
@@ -46,6 +49,8 @@ async def _create(
         config=config,
         enabled=enabled,
         max_configs=50,
+        tool_approval="never",
+        tool_policies={},
     )
     assert created is not None
     return created
@@ -66,6 +71,8 @@ async def test_config_round_trips_with_its_transport_tag(
             config=config,
             enabled=True,
             max_configs=1,
+            tool_approval="never",
+            tool_policies={},
         )
         assert created is not None
         got = await get_mcp_config(conn, user_id=user.id, config_id=config_id)
@@ -116,7 +123,13 @@ async def test_rename_onto_a_taken_name_conflicts(db: Database) -> None:
         beta = await _create(conn, user.id, "beta")
         with pytest.raises(Conflict):
             await update_mcp_config(
-                conn, user_id=user.id, config_id=beta.id, name="alpha", config=SSE, enabled=True
+                conn,
+                user_id=user.id,
+                config_id=beta.id,
+                name="alpha",
+                config=SSE,
+                enabled=True,
+                **NO_POLICIES,
             )
         assert await get_mcp_config(conn, user_id=user.id, config_id=beta.id) == beta
 
@@ -129,7 +142,13 @@ async def test_update_replaces_name_config_and_enabled(db: Database) -> None:
             "UPDATE faceplate.mcp_configs SET updated_at = $2 WHERE id = $1", created.id, LONG_AGO
         )
         updated = await update_mcp_config(
-            conn, user_id=user.id, config_id=created.id, name="local", config=STDIO, enabled=False
+            conn,
+            user_id=user.id,
+            config_id=created.id,
+            name="local",
+            config=STDIO,
+            enabled=False,
+            **NO_POLICIES,
         )
         got = await get_mcp_config(conn, user_id=user.id, config_id=created.id)
     assert updated is not None
@@ -144,7 +163,13 @@ async def test_keeping_its_own_name_is_not_a_conflict(db: Database) -> None:
         user = await make_user(conn)
         created = await _create(conn, user.id, "tools", SSE)
         updated = await update_mcp_config(
-            conn, user_id=user.id, config_id=created.id, name="tools", config=HTTP, enabled=True
+            conn,
+            user_id=user.id,
+            config_id=created.id,
+            name="tools",
+            config=HTTP,
+            enabled=True,
+            **NO_POLICIES,
         )
     assert updated is not None
     assert updated.config == HTTP
@@ -162,7 +187,13 @@ async def test_another_user_cannot_update_it(db: Database) -> None:
         owner, other = await make_user(conn, "ada"), await make_user(conn, "eve")
         created = await _create(conn, owner.id, "tools")
         updated = await update_mcp_config(
-            conn, user_id=other.id, config_id=created.id, name="evil", config=STDIO, enabled=False
+            conn,
+            user_id=other.id,
+            config_id=created.id,
+            name="evil",
+            config=STDIO,
+            enabled=False,
+            **NO_POLICIES,
         )
         after = await get_mcp_config(conn, user_id=owner.id, config_id=created.id)
     assert updated is None
@@ -227,7 +258,14 @@ async def test_list_enabled_returns_only_enabled_configs_by_name(db: Database) -
 
 async def _create_limited(conn: Conn, user_id: UUID, name: str, limit: int) -> McpConfig | None:
     return await create_mcp_config(
-        conn, id=uuid7(), user_id=user_id, name=name, config=SSE, enabled=True, max_configs=limit
+        conn,
+        id=uuid7(),
+        user_id=user_id,
+        name=name,
+        config=SSE,
+        enabled=True,
+        max_configs=limit,
+        **NO_POLICIES,
     )
 
 

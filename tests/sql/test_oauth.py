@@ -36,6 +36,8 @@ async def _config(conn: Conn, name: str = "ada") -> tuple[UUID, UUID]:
         config=HttpConfig(url=SERVER.resource),
         enabled=True,
         max_configs=50,
+        tool_approval="never",
+        tool_policies={},
     )
     assert row is not None
     return user.id, row.id

@@ -36,6 +36,8 @@ async def test_every_stored_secret_is_re_encrypted_with_the_first_key(db: Databa
             config=OLD.seal(config),
             enabled=True,
             max_configs=5,
+            tool_approval="never",
+            tool_policies={},
         )
         assert row is not None
         await conn.execute(
