@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from faceplate.mcp_client.sessions import McpSessionManager
-from faceplate.mcp_client.stdio.runtime import UID_BASE, StdioRuntime
+from faceplate.mcp_client.stdio.runtime import StdioRuntime
+from faceplate.mcp_client.stdio.uids import UID_BASE
 from tests.mcp_client.stdio_support import (
     PROBE,
     config,

@@ -10,7 +10,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
@@ -41,6 +40,7 @@ from faceplate.mcp_client.stdio.servers import (
     StdioServersError,
     load_servers,
 )
+from faceplate.mcp_client.stdio.uids import UidPool
 from faceplate.mcp_client.stdio.view import SYSTEM_ROOTS, etc_paths, install_locations, shown
 from faceplate.structs import StdioConfig
 
@@ -50,9 +50,6 @@ _log = logging.getLogger(__name__)
 # the memory one server can make the service hold, and leaves room for a tool result of
 # FACEPLATE_MCP_MAX_RESULT_BYTES (1 MiB by default) in JSON, escapes and base64 included.
 MAX_LINE_BYTES: Final = 8 * 1024 * 1024
-# Root's stdio servers run as uids from here on, one per live process, mapped to no user.
-UID_BASE: Final = 0x70000000
-_UIDS: Final = 65536
 _SHIM_PATH: Final = os.path.abspath(exec_shim.__file__)
 _SHIM_SOURCE: Final = Path(_SHIM_PATH).read_bytes()
 _PYTHON: Final = os.path.realpath(sys.executable)
@@ -84,8 +81,7 @@ class StdioRuntime:
         self._data_dir = str(data_dir.resolve())
         self._workdir_root = workdir_root
         self._environ = dict(os.environ if environ is None else environ)
-        self._uids: set[int] = set()
-        self._uids_lock = threading.Lock()
+        self._uids = UidPool()
 
     def match(self, config: StdioConfig) -> StdioServer:
         """The entry the config runs as; CommandNotAllowed naming the field that differs."""
@@ -125,7 +121,7 @@ class StdioRuntime:
 
     def _launch(self, entry: StdioServer, command: str, user_env: Mapping[str, str]) -> Launch:
         root = Path(tempfile.mkdtemp(prefix="faceplate-stdio-", dir=self._workdir_root))
-        uid = self._take_uid() if self.sandbox.privileged else None
+        uid = self._uids.take() if self.sandbox.privileged else None
         try:
             home, tmp = root / "home", root / "tmp"
             home.mkdir()
@@ -224,18 +220,9 @@ class StdioRuntime:
         wanted += entry.paths
         return shown(wanted, cwd=cwd, data_dir=self._data_dir, visible=SYSTEM_ROOTS)
 
-    def _take_uid(self) -> int:
-        with self._uids_lock:  # launches are prepared in worker threads
-            for n in range(_UIDS):
-                if UID_BASE + n not in self._uids:
-                    self._uids.add(UID_BASE + n)
-                    return UID_BASE + n
-        raise ToolUnavailable("no free uid for another stdio server")
-
     def _give_uid(self, uid: int | None) -> None:
         if uid is not None:
-            with self._uids_lock:
-                self._uids.discard(uid)
+            self._uids.give(uid)
 
 
 def stdio_runtime(
