@@ -1,4 +1,4 @@
-"""Root's stdio uids are unique across the processes of a host, and a killed holder frees its own."""
+"""Root's stdio uids are unique across a host's processes; a killed holder frees its own."""
 
 from __future__ import annotations
 
