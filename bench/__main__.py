@@ -332,6 +332,7 @@ def _metrics(
     return metrics_cost.MetricsCost(
         rest=metrics_cost.rest_cost(measured),
         relay=relay,
+        layer=metrics_cost.layer_cost(),
         counted_requests=requests,
         counted_turns=ended,
         target=f"target: on/off >= {metrics_cost.COST_TARGET} (req/s, or CPU per request), "

@@ -45,9 +45,21 @@ class RelayCost(msgspec.Struct, frozen=True, kw_only=True):
     meets_target: bool
 
 
+class LayerCost(msgspec.Struct, frozen=True, kw_only=True):
+    """In one process, alternated: what the metrics add to one request, apart from the noise of
+    a machine shared with PostgreSQL and the load."""
+
+    bare_us: float  # a minimal ASGI answer, called directly
+    off_us: float  # the same through the metrics layer, metrics off
+    on_us: float  # the same, metrics on (route template, status, latency tally)
+    acquire_us: float  # what metrics on add to one pool acquire (its tally)
+    added_us: float  # on - bare: the HTTP layer's cost per request with metrics on
+
+
 class MetricsCost(msgspec.Struct, frozen=True, kw_only=True):
     rest: list[RestCost]
     relay: list[RelayCost]
+    layer: LayerCost
     counted_requests: float  # HTTP requests the metrics-on service's scrape counts
     counted_turns: float  # turns it counts as ended
     target: str
@@ -141,6 +153,65 @@ def counted(server: Server) -> tuple[float, float]:
     return requests, turns
 
 
+def layer_cost(requests: int = 50_000, rounds: int = 5) -> LayerCost:
+    """Medians over alternated rounds of `requests` calls each, in this process."""
+    import asyncio
+    import time
+    from typing import Any
+
+    from starlette.routing import Route
+
+    from faceplate.metrics import Metrics
+    from faceplate.web.measured import Measured
+
+    route = Route("/v1/me", lambda request: None)
+
+    class _State:
+        def __init__(self, metrics: Metrics | None) -> None:
+            self.metrics = metrics
+
+    async def answer(scope: Any, receive: Any, send: Any) -> None:
+        scope["route"] = route
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    async def receive() -> Any:
+        return {"type": "http.request"}
+
+    async def send(message: Any) -> None:
+        return None
+
+    async def per_call(app: Any, state: _State) -> float:
+        started = time.perf_counter()
+        for _ in range(requests):
+            scope = {"type": "http", "method": "GET", "state": {"faceplate": state}}
+            await app(scope, receive, send)
+        return 1e6 * (time.perf_counter() - started) / requests
+
+    async def measure() -> LayerCost:
+        measured, metrics = Measured(answer), Metrics()
+        on, off = _State(metrics), _State(None)
+        bare, offs, ons, acquires = [], [], [], []
+        for _ in range(rounds):
+            bare.append(await per_call(answer, off))
+            offs.append(await per_call(measured, off))
+            ons.append(await per_call(measured, on))
+            started = time.perf_counter()
+            for _ in range(requests):
+                metrics.acquired(0.0004)
+            acquires.append(1e6 * (time.perf_counter() - started) / requests)
+        b, on_us = statistics.median(bare), statistics.median(ons)
+        return LayerCost(
+            bare_us=b,
+            off_us=statistics.median(offs),
+            on_us=on_us,
+            acquire_us=statistics.median(acquires),
+            added_us=on_us - b,
+        )
+
+    return asyncio.run(measure())
+
+
 def _ws_url(server: Server) -> Callable[[UUID], str]:
     return lambda cid: f"ws://{HOST}:{server.port}/v1/conversations/{cid}/ws"
 
@@ -152,6 +223,12 @@ def render(cost: MetricsCost) -> list[str]:
         f"the 'on' service counted {cost.counted_requests:.0f} HTTP requests and "
         f"{cost.counted_turns:.0f} turns"
     ]
+    layer = cost.layer
+    out.append(
+        f"  in one process: the HTTP layer adds {layer.added_us:.2f} us a request with metrics "
+        f"on ({layer.off_us - layer.bare_us:.2f} us off; a bare answer {layer.bare_us:.2f} us), "
+        f"a pool acquire {layer.acquire_us:.2f} us"
+    )
     for r in cost.rest:
         out.append(
             f"  {r.route:40} on/off {r.on_rps:7.0f} / {r.off_rps:7.0f} req/s = {r.rps_ratio:.2f}  "
