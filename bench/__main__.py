@@ -26,6 +26,7 @@ import msgspec
 from uuid6 import uuid7
 
 from bench import loadgen, pg, rest
+from bench import metrics as metrics_cost
 from bench.profile import record, summarize
 from bench.report import Section, Summary, render, write_json
 from bench.seed import Seeded, create_conversations, seed
@@ -115,6 +116,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-pin", action="store_true", help="do not pin processes to CPUs")
     p.add_argument("--profile", action="store_true", help="py-spy the service on every route")
+    p.add_argument(
+        "--metrics",
+        action="store_true",
+        help="serve the service with FACEPLATE_METRICS=true, and measure it against itself "
+        "with metrics off (REST and relay)",
+    )
     return p
 
 
@@ -175,13 +182,24 @@ class _Run:
         ]
 
     def start(
-        self, stack: ExitStack, apps: dict[str, str], env: dict[str, str], logdir: Path
+        self,
+        stack: ExitStack,
+        apps: dict[str, str],
+        env: dict[str, str],
+        logdir: Path,
+        extra_env: dict[str, dict[str, str]] | None = None,
     ) -> dict[str, Server]:
-        """Start every server at once (imports overlap), then wait until each is ready."""
+        """Start every server at once (imports overlap), then wait until each is ready;
+        `extra_env` adds to `env` for the servers it names."""
         servers = {
             name: stack.enter_context(
                 uvicorn_server(
-                    name, app, env=env, cpu=self.server_cpu, logdir=logdir, ready_path=None
+                    name,
+                    app,
+                    env={**env, **(extra_env or {}).get(name, {})},
+                    cpu=self.server_cpu,
+                    logdir=logdir,
+                    ready_path=None,
                 )
             )
             for name, app in apps.items()
@@ -274,6 +292,52 @@ async def _idle(run: _Run, seeded: Seeded, servers: Sequence[Server]) -> list[Id
         _say(f"idle {server.name}: {result.per_socket_kib:.1f} KiB per socket")
         results.append(result)
     return results
+
+
+def _metrics(
+    run: _Run, db_url: str, seeded: Seeded, on: Server, off: Server
+) -> metrics_cost.MetricsCost:
+    """The metrics-on service against the metrics-off one: every asked REST route, then the
+    relay (burst and paced, at the largest concurrency)."""
+    keys = {k.strip() for k in run.args.routes.split(",") if k.strip()}
+    routes = [r for r in rest.routes(seeded) if r.key in keys]
+    measured = rest.measure(
+        routes,
+        {"service": on, "floor": off},
+        token=seeded.token,
+        connections=run.args.connections,
+        duration_s=run.duration_s,
+        warmup_s=run.warmup_s,
+        rounds=run.rounds,
+        generator=run.generator,
+        cpu=run.load_cpu,
+        progress=lambda line: _say("metrics on/off: " + line),
+    )
+    size, turns = run.size, max(run.size.ws_turns)
+    relay = _run_async(
+        metrics_cost.relay_cost(
+            db_url,
+            seeded,
+            on,
+            off,
+            runs=[
+                ("burst", turns, size.ws_deltas, 0.0),
+                ("paced", turns, size.ws_paced_deltas, size.ws_rate),
+            ],
+            rounds=size.ws_rounds,
+            progress=_say,
+        )
+    )
+    requests, ended = metrics_cost.counted(on)
+    return metrics_cost.MetricsCost(
+        rest=metrics_cost.rest_cost(measured),
+        relay=relay,
+        layer=metrics_cost.layer_cost(),
+        counted_requests=requests,
+        counted_turns=ended,
+        target=f"target: on/off >= {metrics_cost.COST_TARGET} (req/s, or CPU per request), "
+        "relay deltas/s in burst runs",
+    )
 
 
 def _run_async(coro: Any) -> Any:
@@ -407,11 +471,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             apps["floor"] = "bench.floor:app"
         if ws_parts:
             apps["ws-floor"] = "bench.wsfloor:app"
+        extra_env: dict[str, dict[str, str]] = {}
+        if args.metrics:
+            apps["service-off"] = args.service_app
+            extra_env = {"service": {"FACEPLATE_METRICS": "true"}}
         _say(f"starting {', '.join(apps)}")
-        servers = run.start(stack, apps, env, workdir)
+        servers = run.start(stack, apps, env, workdir, extra_env)
         service = servers["service"]
         if "rest" in run.parts:
             summary_parts["rest"], profiles = _rest(run, seeded, service, servers["floor"])
+        if args.metrics:
+            metrics = _metrics(run, db.url, seeded, service, servers["service-off"])
         if ws_parts:
             reason = _run_async(probe(_ws_url(service)(seeded.conversation_id), seeded.token))
             if reason is not None:
@@ -428,6 +498,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if "writes" in ws_parts:
                     summary_parts["writes"] = _run_async(_writes(run, db.url, seeded, service))
         summary = Summary(meta=_meta(run, db, args.size), profile=profiles, **summary_parts)
+        if args.metrics:
+            summary.metrics = metrics
     print(render(summary))
     write_json(summary, json_path)
     print(f"\nJSON summary: {json_path}")

@@ -7,6 +7,8 @@ from typing import Any
 
 import msgspec
 
+from bench.metrics import MetricsCost
+from bench.metrics import render as render_metrics
 from bench.rest import P99_TARGET, RPS_TARGET, RouteResult
 from bench.writes import WritesResult
 from bench.ws import IdleResult, WsResult
@@ -25,6 +27,7 @@ class Summary(msgspec.Struct, kw_only=True):
     writes: WritesResult | Section
     idle: list[IdleResult] | Section
     profile: dict[str, Any] | None = None
+    metrics: MetricsCost | Section = Section(skipped="not asked for (--metrics)")
 
 
 def write_json(summary: Summary, path: Path) -> None:
@@ -138,6 +141,8 @@ def render(summary: Summary) -> str:
                 f"+{(i.rss_after_kib - i.rss_before_kib) / 1024:.1f} MiB RSS = "
                 f"{i.per_socket_kib:.1f} KiB per socket{mark}"
             )
+    if not isinstance(summary.metrics, Section):
+        out += ["", *render_metrics(summary.metrics)]
     for note in m.get("notes", []):
         out.append(f"note: {note}")
     return "\n".join(out)

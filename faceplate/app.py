@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,13 +17,15 @@ from faceplate import migrate
 from faceplate.agents.factory import build_model
 from faceplate.auth import CognitoVerifier, DevVerifier, Verifier
 from faceplate.auth.dev import load_or_create_secret
-from faceplate.db import lazy_database
+from faceplate.db import Database, lazy_database
 from faceplate.embedded import start_embedded
 from faceplate.errors import Unavailable
 from faceplate.limits import RequestWindows, SocketCounts
 from faceplate.mcp_client.oauth.flow import OAuthFlow, OAuthSettings
 from faceplate.mcp_client.sessions import McpSessionManager
 from faceplate.mcp_client.stdio.runtime import StdioRuntime, stdio_runtime
+from faceplate.metrics import Metrics
+from faceplate.metrics.registry import MULTIPROC_ENV
 from faceplate.routes.table import ROUTES
 from faceplate.routes.ws_limits import SocketLimits
 from faceplate.secrets import SecretBox, load_or_create_key
@@ -42,6 +45,7 @@ from faceplate.web.stack import App
 
 _log = logging.getLogger(__name__)
 _SCHEMA_POLL_S = 5.0
+_POOL_SAMPLE_S = 1.0
 
 
 async def _database_url(settings: Settings) -> str:
@@ -97,6 +101,25 @@ def _stdio(settings: Settings) -> StdioRuntime | None:
     )
 
 
+def _metrics(settings: Settings, db: Database) -> Metrics | None:
+    """The metrics when FACEPLATE_METRICS=true: the pool tells them of every acquire. Under
+    several workers (PROMETHEUS_MULTIPROC_DIR set by `serve`) they are kept in shared files."""
+    if not settings.metrics:
+        return None
+    if settings.auth == "cognito" and settings.metrics_token is None:
+        _log.warning("/metrics answers anyone who reaches it: FACEPLATE_METRICS_TOKEN is unset")
+    metrics = Metrics(pool=db.sample, multiprocess_dir=os.environ.get(MULTIPROC_ENV) or None)
+    db.observer = metrics
+    return metrics
+
+
+def _sampling(metrics: Metrics | None) -> asyncio.Task[None] | None:
+    if metrics is None or metrics.multiprocess_dir is None:
+        return None  # one process: its scrape reads the pool itself
+    metrics.sample()  # before the first request: a scrape answered elsewhere counts this worker
+    return asyncio.create_task(metrics.sample_every(_POOL_SAMPLE_S), name="metrics sampler")
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     """The app; settings are read from the environment at start-up when not given."""
 
@@ -107,6 +130,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         db = await lazy_database(
             url, min_size=s.db_pool_min, max_size=s.db_pool_max, timeout_s=s.db_pool_timeout_s
         )
+        metrics = _metrics(s, db)
         box = SecretBox(s.secret_keys or load_or_create_key(s.data_dir))
         stdio = await asyncio.to_thread(_stdio, s)
         oauth = OAuthFlow(db, box, OAuthSettings.from_settings(s))
@@ -138,7 +162,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             approval_default=s.tool_approval_default,
         )
         turns = TurnRegistry(
-            db=db, model=model, tools=mcp.tool_source, config=TurnConfig.from_settings(s)
+            db=db,
+            model=model,
+            tools=mcp.tool_source,
+            config=TurnConfig.from_settings(s),
+            observer=metrics,
         )
         state = AppState(
             settings=s,
@@ -157,10 +185,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             socket_limits=SocketLimits(),
             request_windows=RequestWindows(s.limit_requests_per_minute),
             socket_counts=SocketCounts(s.limit_sockets_per_user),
+            metrics=metrics,
         )
         if not await _become_ready(state, url):
             _log.warning("not ready: database away or schema behind; retrying")
         watcher = asyncio.create_task(_watch_schema(state, url))
+        sampler = _sampling(metrics)
         # What start-up built lives as long as the process: keep it out of every later
         # collection, so a full one scans only what requests made (shorter pauses, lower p99).
         gc.collect()
@@ -169,15 +199,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield {"faceplate": state}
         finally:
             gc.unfreeze()
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+            for task in (watcher, sampler):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             await state.turns.aclose()
             await model.aclose()
             await sessions.aclose()
             await oauth.aclose()
             await state.verifier.aclose()
             await db.close()
+            if metrics is not None:
+                metrics.close()
 
     return App(RouteTable(ROUTES, lifespan=lifespan), exception_handlers=EXCEPTION_HANDLERS)
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import logging.config
 import os
+import shutil
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 
 from faceplate.logs import HideCallbackQuery as HideCallbackQuery
 from faceplate.settings import Settings, SettingsError, load_settings
@@ -68,6 +71,26 @@ def _check_stdio(settings: Settings) -> None:
         raise SystemExit(2) from None
 
 
+_MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+@contextlib.contextmanager
+def _metrics_dir(settings: Settings, *, workers: int) -> Iterator[None]:
+    """With metrics on and several workers, each worker keeps its metrics in a file of one
+    fresh directory, and whichever answers a scrape merges them all; removed at exit. A
+    directory the operator set is theirs (prometheus_client wants it emptied between runs)."""
+    if not settings.metrics or workers < 2 or os.environ.get(_MULTIPROC_ENV):
+        yield
+        return
+    directory = tempfile.mkdtemp(prefix="faceplate-metrics-")
+    os.environ[_MULTIPROC_ENV] = directory
+    try:
+        yield
+    finally:
+        os.environ.pop(_MULTIPROC_ENV, None)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -91,18 +114,19 @@ def serve(args: argparse.Namespace) -> int:
         _migrate_at_start(url)
     else:
         _log.info("cognito mode: migrations are the deploy's; /readyz is 503 until they ran")
-    uvicorn.run(
-        "faceplate.app:app",
-        host=args.host,
-        port=args.port,
-        workers=None if args.reload else args.workers,
-        reload=args.reload,
-        log_level="info",
-        log_config=log_config,
-        access_log=not args.no_access_log,
-        # The contract's frame limit; larger frames close with 1009 before they are buffered.
-        ws_max_size=1024 * 1024,
-    )
+    with _metrics_dir(settings, workers=1 if args.reload else args.workers):
+        uvicorn.run(
+            "faceplate.app:app",
+            host=args.host,
+            port=args.port,
+            workers=None if args.reload else args.workers,
+            reload=args.reload,
+            log_level="info",
+            log_config=log_config,
+            access_log=not args.no_access_log,
+            # The contract's frame limit; larger frames close with 1009 before they are buffered.
+            ws_max_size=1024 * 1024,
+        )
     return 0
 
 

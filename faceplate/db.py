@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from typing import Any, Final
+from typing import Any, Final, NamedTuple, Protocol
 
 import asyncpg
 import asyncpg.pool
@@ -15,6 +15,24 @@ from faceplate.errors import Unavailable
 
 Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 Pool = asyncpg.Pool
+
+
+class PoolSample(NamedTuple):
+    """The pool at one moment."""
+
+    size: int
+    idle: int
+    max_size: int
+    waiting: int
+
+
+class AcquireObserver(Protocol):
+    """Told of every acquire's outcome (the metrics, when they are on)."""
+
+    def acquired(self, seconds: float) -> None: ...
+
+    def acquire_failed(self, reason: str) -> None: ...
+
 
 _ENC: Final = msgspec.json.Encoder()
 _DEC: Final = msgspec.json.Decoder()
@@ -112,6 +130,9 @@ class Database:
         self._sizes = (min_size, max_size)
         self._opening = asyncio.Lock()
         self._next_try = 0.0
+        self.waiting = 0
+        """Callers in `acquire` now, not yet handed a connection."""
+        self.observer: AcquireObserver | None = None
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -147,20 +168,40 @@ class Database:
         Opens the pool first if it is not open yet. Raises Unavailable as `connection()` does.
         """
         pool = await self._ensure_pool()
-        deadline = time.monotonic() + self.timeout_s
-        # Every idle connection may have died at once (a database restart): try each in turn.
-        for _ in range(pool.get_max_size() + 1):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            try:
-                conn: asyncpg.pool.PoolConnectionProxy = await pool.acquire(timeout=remaining)
-            except TimeoutError as e:
-                raise Unavailable("database pool exhausted") from e
-            except STALE:
-                continue
-            return conn
+        started = time.monotonic()
+        deadline = started + self.timeout_s
+        self.waiting += 1
+        try:
+            # Every idle connection may have died at once (a database restart): try each in turn.
+            for _ in range(pool.get_max_size() + 1):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                try:
+                    conn: asyncpg.pool.PoolConnectionProxy = await pool.acquire(timeout=remaining)
+                except TimeoutError as e:
+                    self._failed("exhausted")
+                    raise Unavailable("database pool exhausted") from e
+                except STALE:
+                    continue
+                if self.observer is not None:
+                    self.observer.acquired(time.monotonic() - started)
+                return conn
+        finally:
+            self.waiting -= 1
+        self._failed("unreachable")
         raise Unavailable("database unreachable")
+
+    def _failed(self, reason: str) -> None:
+        if self.observer is not None:
+            self.observer.acquire_failed(reason)
+
+    def sample(self) -> PoolSample | None:
+        """The pool now: connections held, idle, at most, and callers waiting (None: not open)."""
+        pool = self._pool
+        if pool is None:
+            return None
+        return PoolSample(pool.get_size(), pool.get_idle_size(), pool.get_max_size(), self.waiting)
 
     async def release(self, conn: asyncpg.pool.PoolConnectionProxy) -> None:
         """Give back a connection from `acquire`."""

@@ -76,6 +76,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     limit_requests_per_minute: int = 600
     limit_mcp_configs: int = 50
     log_format: LogFormat = "text"
+    # Operators' metrics (CONTRACT §11): /metrics when on, only to this bearer token when set.
+    metrics: bool = False
+    metrics_token: str | None = None
 
     @property
     def oauth_callback_url(self) -> str | None:
@@ -159,6 +162,8 @@ def _opt(env: Mapping[str, str], name: str) -> str | None:
     return value or None
 
 
+# A bearer token as RFC 6750 allows it (b64token), so a scraper can send it in one header.
+_TOKEN: Final = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 _HOST: Final = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(?::[0-9]{1,5})?")
 _LOOPBACK: Final = ("localhost", "127.0.0.1", "[::1]")
 
@@ -240,6 +245,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             if _choice(env, "FACEPLATE_LOG_FORMAT", "text", ("text", "json")) == "json"
             else "text"
         ),
+        metrics=_bool(env, "FACEPLATE_METRICS", False),
+        metrics_token=_opt(env, "FACEPLATE_METRICS_TOKEN"),
     )
     check(settings)
     return settings
@@ -269,6 +276,11 @@ def check(settings: Settings) -> None:
     if settings.llm in ("openai", "anthropic") and not settings.llm_model:
         raise SettingsError(f"FACEPLATE_LLM={settings.llm} needs FACEPLATE_LLM_MODEL")
     _check_oauth(settings)
+    if settings.metrics_token is not None and not _TOKEN.fullmatch(settings.metrics_token):
+        raise SettingsError(
+            "FACEPLATE_METRICS_TOKEN must be a bearer token: letters, digits and -._~+/ "
+            "(then = padding), no spaces"
+        )
     if settings.llm_max_output_tokens >= settings.llm_context_tokens:
         raise SettingsError(
             "FACEPLATE_LLM_MAX_OUTPUT_TOKENS must be below FACEPLATE_LLM_CONTEXT_TOKENS"

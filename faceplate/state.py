@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from faceplate.limits import RequestWindows, SocketCounts
     from faceplate.mcp_client.oauth.flow import OAuthFlow
     from faceplate.mcp_client.sessions import McpSessionManager
+    from faceplate.metrics import Metrics
     from faceplate.routes.ws_limits import SocketLimits
     from faceplate.services.conversations import Conversations
     from faceplate.services.health import Health
@@ -48,6 +49,7 @@ class AppState:
     request_windows: RequestWindows
     socket_counts: SocketCounts
     schema_ready: bool = False
+    metrics: Metrics | None = None  # FACEPLATE_METRICS=true
 
 
 class State(TypedDict):

@@ -26,7 +26,7 @@ LAYERS: dict[str, int] = {
     **dict.fromkeys(
         ("api", "auth", "db", "sql", "structs", "errors", "settings", "secrets", "migrate"), 1
     ),
-    **dict.fromkeys(("embedded", "paths", "logs", "limits"), 1),
+    **dict.fromkeys(("embedded", "paths", "logs", "limits", "metrics"), 1),
 }
 
 

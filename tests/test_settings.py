@@ -248,3 +248,17 @@ def test_bad_approval_settings_are_refused_naming_them(env: dict[str, str]) -> N
     (name,) = env
     with pytest.raises(SettingsError, match=name):
         load_settings(env)
+
+
+def test_metrics_are_off_unless_turned_on_and_their_token_is_a_bearer_token() -> None:
+    assert (load_settings({}).metrics, load_settings({}).metrics_token) == (False, None)
+    on = load_settings(
+        {"FACEPLATE_METRICS": "true", "FACEPLATE_METRICS_TOKEN": " abc-DEF_1.~+/== "}
+    )
+    assert (on.metrics, on.metrics_token) == (True, "abc-DEF_1.~+/==")
+    for bad in ("two words", "tök", "a=b", 'quote"'):
+        with pytest.raises(SettingsError, match="FACEPLATE_METRICS_TOKEN") as e:
+            load_settings({"FACEPLATE_METRICS_TOKEN": bad})
+        assert bad not in str(e.value)  # a secret is never echoed
+    with pytest.raises(SettingsError, match="FACEPLATE_METRICS"):
+        load_settings({"FACEPLATE_METRICS": "maybe"})

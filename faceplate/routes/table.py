@@ -23,6 +23,7 @@ from faceplate.api.schemas import (
     ToolList,
 )
 from faceplate.routes import conversations, health, mcp_configs, me, oauth, ws
+from faceplate.routes.metrics import metrics_route
 from faceplate.routes.page import page_routes
 from faceplate.structs import Conversation, McpConfig, Message
 from faceplate.web.endpoint import Endpoint
@@ -168,6 +169,11 @@ _DECLARED: Final[list[BaseRoute]] = [
     ),
 ]
 
-ROUTES: Final[list[BaseRoute]] = [*_DECLARED, openapi_route(_DECLARED), *page_routes()]
-"""The app's route table: the declared routes, /openapi.json (the document built from them), and
-the chat page's routes, which are not REST API and so are not in the document."""
+ROUTES: Final[list[BaseRoute]] = [
+    *_DECLARED,
+    openapi_route(_DECLARED),
+    metrics_route(),
+    *page_routes(),
+]
+"""The app's route table: the declared routes, /openapi.json (the document built from them),
+/metrics and the chat page's routes, which are not REST API and so are not in the document."""

@@ -17,6 +17,7 @@ from faceplate.structs import User
 from faceplate.turns import frames as f
 from faceplate.turns.channel import TurnChannel
 from faceplate.turns.fanout import Fanout, LocalFanout, Outbox
+from faceplate.turns.observer import UNWATCHED, TurnObserver
 from faceplate.turns.runner import StopReason, TurnConfig, TurnRunner
 from faceplate.turns.tools import ToolSourceFactory
 
@@ -50,6 +51,7 @@ class TurnRegistry:
         config: TurnConfig,
         fanout: Fanout | None = None,
         shutdown_grace_s: float = 10.0,
+        observer: TurnObserver | None = None,
     ) -> None:
         self._db = db
         self._model = model
@@ -57,6 +59,7 @@ class TurnRegistry:
         self.config = config
         self.fanout: Fanout = fanout if fanout is not None else LocalFanout()
         self._grace = shutdown_grace_s
+        self._observer = observer
         self._running: dict[UUID, _Running] = {}
         self._closed = False
 
@@ -82,6 +85,7 @@ class TurnRegistry:
             conversation_id=conversation_id,
             content=content,
             channel=channel,
+            watch=UNWATCHED if self._observer is None else self._observer.turn_started(),
         )
         task = asyncio.create_task(self._run(conversation_id, runner), name=f"turn {turn_id}")
         self._running[conversation_id] = _Running(runner, task)

@@ -20,8 +20,9 @@ from faceplate.queries import messages as q
 from faceplate.settings import Settings
 from faceplate.structs import FinishReason, Message, Role, ToolCall, ToolResult, User
 from faceplate.turns.channel import TurnChannel
-from faceplate.turns.frames import TurnError
+from faceplate.turns.frames import TurnError, TurnStatus
 from faceplate.turns.history import title_of, within_context
+from faceplate.turns.observer import UNWATCHED, TurnWatch
 from faceplate.turns.tools import CANCELLED, ToolSourceFactory, ToolStep
 from faceplate.turns.writer import StreamWriter
 
@@ -83,6 +84,7 @@ class TurnRunner:
         conversation_id: UUID,
         content: str,
         channel: TurnChannel,
+        watch: TurnWatch = UNWATCHED,
     ) -> None:
         self._db = db
         self._model = model
@@ -92,6 +94,7 @@ class TurnRunner:
         self._conversation_id = conversation_id
         self._content = content
         self.channel = channel
+        self._watch = watch
         self._stop: StopReason | None = None
         self._current: asyncio.Future[Any] | None = None
         self._writer: StreamWriter | None = None
@@ -107,38 +110,41 @@ class TurnRunner:
         """The whole turn; always ends with turn_end, and raises only when itself cancelled."""
         try:
             await self._turn()
-            self.channel.end("completed")
+            self._end("completed")
         except _Stopped as e:
             self._started()
             if e.reason == "shutdown":
-                self.channel.end("failed", _SHUTDOWN)
+                self._end("failed", _SHUTDOWN)
             else:
-                self.channel.end("cancelled")
+                self._end("cancelled")
         except _ConversationDeleted:
             if self._started():  # deleted before the turn could begin
-                self.channel.end("failed", _DELETED)
+                self._end("failed", _DELETED)
             else:
-                self.channel.end("cancelled")
+                self._end("cancelled")
         except LLMError as e:
             _log.warning("turn in conversation %s: %s", self._conversation_id, e)
+            self._watch.model_error(e.code)
             self._started()
-            self.channel.end("failed", TurnError(code=e.code, message=str(e)))
+            self._end("failed", TurnError(code=e.code, message=str(e)))
         except (Unavailable, *STALE) as e:
             _log.warning("turn in conversation %s: database away: %r", self._conversation_id, e)
             self._started()
-            self.channel.end(
-                "failed", TurnError(code="unavailable", message="database unavailable")
-            )
+            self._end("failed", TurnError(code="unavailable", message="database unavailable"))
         except Exception:  # the task's boundary: report the fault to the sockets, not to nobody
             _log.exception("turn in conversation %s failed", self._conversation_id)
             self._started()
-            self.channel.end("failed", TurnError(code="internal_error", message="internal error"))
+            self._end("failed", TurnError(code="internal_error", message="internal error"))
         except asyncio.CancelledError:
             if self._writer is not None:
                 await self._writer.abandon()
             self._started()
-            self.channel.end("failed", _SHUTDOWN)
+            self._end("failed", _SHUTDOWN)
             raise
+
+    def _end(self, status: TurnStatus, error: TurnError | None = None) -> None:
+        self.channel.end(status, error)
+        self._watch.ended(status, None if error is None else error.code)
 
     def _started(self) -> bool:
         """Send turn_start if the turn ended before it; True if it had to."""
@@ -199,6 +205,7 @@ class TurnRunner:
         except Exception:
             await self._store_partial(writer, calls, "error", _MODEL_FAILED)
             raise
+        self._watch.step_finished(reason)
         stored = await writer.finish(reason, calls)
         self._writer = None
         if stored is None:
@@ -226,6 +233,7 @@ class TurnRunner:
         try:
             async for event in events:
                 if isinstance(event, TextDelta):
+                    self._watch.text()
                     writer.append(event.text)
                     self.channel.text(writer.message_id, event.text)
                 elif isinstance(event, Finish):
@@ -246,6 +254,7 @@ class TurnRunner:
         self, writer: StreamWriter, calls: list[ToolCall], reason: FinishReason, why: str
     ) -> None:
         """What a stopped or failed step produced: its text, and its calls answered with `why`."""
+        self._watch.step_finished(reason)
         try:
             stored = await writer.finish(reason, calls)
             self._writer = None
@@ -273,7 +282,7 @@ class TurnRunner:
             calls,
             offered=offered,
             timeout_s=self._config.tool_timeout_s,
-            on_result=self.channel.tool_result,
+            on_result=lambda result: self._tool_result(step, result),
         )
         try:
             results = await self._interruptible(step.run)
@@ -284,6 +293,10 @@ class TurnRunner:
             step.stop()  # no call outlives its turn
             raise
         return await self._store_results(results)
+
+    def _tool_result(self, step: ToolStep, result: ToolResult) -> None:
+        self.channel.tool_result(result)
+        self._watch.tool_result(step.outcome(result), result.duration_ms / 1000)
 
     async def _store_results(self, results: list[ToolResult]) -> Message:
         stored = await self._store("tool", "", tool_results=results)

@@ -14,6 +14,7 @@ from faceplate.mcp_client.catalog import ToolSource
 from faceplate.mcp_client.policy import ApprovalNeeded
 from faceplate.mcp_client.results import error_result
 from faceplate.structs import ToolCall, ToolResult, User
+from faceplate.turns.observer import ToolOutcome
 
 _log = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ class ToolStep:
         self._started = time.monotonic()
         self._tasks: list[asyncio.Task[ToolResult]] = []
         self._results: list[ToolResult] = []
+        self._outcomes: dict[str, ToolOutcome] = {}  # by call id, where not told by is_error
 
     async def run(self) -> list[ToolResult]:
         """Every result, in call order."""
@@ -91,12 +93,17 @@ class ToolStep:
             if task is not None:
                 task.cancel()
             call = self.calls[index]
+            self._outcomes[call.id] = "cancelled"
             self._answer(
                 error_result(
                     CANCELLED, tool_call_id=call.id, name=call.name, duration_ms=self._elapsed_ms()
                 )
             )
         return list(self._results)
+
+    def outcome(self, result: ToolResult) -> ToolOutcome:
+        """How the call of `result` went (for the observer)."""
+        return self._outcomes.get(result.tool_call_id) or ("error" if result.is_error else "ok")
 
     def _answer(self, result: ToolResult) -> None:
         self._results.append(result)
@@ -106,15 +113,18 @@ class ToolStep:
         started = time.monotonic()
         if self._offered is None or call.name not in self._offered:
             message = ROUNDS_USED_UP if self._offered is None else self._source.refusal(call.name)
+            self._outcomes[call.id] = "refused"
             return error_result(message, tool_call_id=call.id, name=call.name, duration_ms=0)
         try:
             async with asyncio.timeout(self._timeout_s):
                 return await self._source.call(call)
         except TimeoutError:
             message = f"the tool did not answer within {self._timeout_s:g} s"
+            self._outcomes[call.id] = "timeout"
         except Exception as e:  # a ToolSource should answer errors as data; keep the turn alive
             _log.exception("tool source raised for %s", call.name)
             message = f"the tool failed: {type(e).__name__}"
+            self._outcomes[call.id] = "failed"
         return error_result(
             message, tool_call_id=call.id, name=call.name, duration_ms=_ms_since(started)
         )

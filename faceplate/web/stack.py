@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from faceplate.logs import new_request_id, new_socket_id
 from faceplate.web.failures import ExceptionHandler
+from faceplate.web.measured import Measured
 
 
 class _Identified:
@@ -69,7 +70,8 @@ class _HandledExceptions:
 
 class App(Starlette):
     """Starlette built with the router it is given, `_HandledExceptions` in place of its
-    ExceptionMiddleware, and `_Identified` outermost.
+    ExceptionMiddleware, `Measured` (the metrics) around the 500 handler, and `_Identified`
+    outermost.
 
     Starlette's own `__init__` builds a plain Router from a list of routes; this one sets the
     same attributes (checked by a test against the pinned Starlette) with the given router, so
@@ -102,4 +104,5 @@ class App(Starlette):
         app: ASGIApp = _HandledExceptions(self.router, handlers)
         for cls, args, kwargs in reversed(self.user_middleware):
             app = cls(app, *args, **kwargs)
-        return _Identified(ServerErrorMiddleware(app, handler=error_handler, debug=self.debug))
+        errors = ServerErrorMiddleware(app, handler=error_handler, debug=self.debug)
+        return _Identified(Measured(errors))
