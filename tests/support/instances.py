@@ -60,8 +60,15 @@ class Instance:
     def spawn(self) -> None:
         with self.log.open("a") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "faceplate.cli", "serve", "--port", str(self.port)]
-                + list(self._args),
+                [
+                    sys.executable,
+                    "-m",
+                    "faceplate.cli",
+                    "serve",
+                    "--port",
+                    str(self.port),
+                    *list(self._args),
+                ],
                 env=self._env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -125,10 +132,8 @@ class Instance:
             return
         if self.process.poll() is None:
             self._signal(signal.SIGINT)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                pass
         # Whatever is left of its process group (workers of a master that already went).
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)
