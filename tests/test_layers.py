@@ -23,6 +23,7 @@ LAYERS: dict[str, int] = {
     "mcp_client": 2,
     "agents": 2,
     "queries": 2,
+    "cluster": 2,
     **dict.fromkeys(
         ("api", "auth", "db", "sql", "structs", "errors", "settings", "secrets", "migrate"), 1
     ),

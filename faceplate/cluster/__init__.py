@@ -1,0 +1,1 @@
+"""What instances on one database share: a listening connection, NOTIFY envelopes, a notifier."""
