@@ -12,14 +12,14 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 from urllib.parse import parse_qsl
 from uuid import UUID
 
 import msgspec
 from uuid6 import uuid7
 
-from faceplate.api.pages import CursorCodec, page_of
+from faceplate.api.pages import CursorCodec, Page, encode_cursor, page_of
 from faceplate.api.schemas import CreateConversation, ErrorBody, ErrorDetail, Me
 from faceplate.auth import DevVerifier, Identity, InvalidToken, bearer_token
 from faceplate.auth.dev import load_or_create_secret
@@ -38,6 +38,8 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 _ENC: Final = msgspec.json.Encoder()
 _CREATE: Final = msgspec.json.Decoder(CreateConversation)
 _CURSOR: Final = CursorCodec(tuple[datetime, UUID])
+_DEPTH_CURSOR: Final = CursorCodec(int)
+_K = TypeVar("_K")
 _JSON: Final = (b"content-type", b"application/json")
 _BEARER: Final = (b"www-authenticate", b"Bearer")
 _TTL_S: Final = 60.0
@@ -187,19 +189,23 @@ class Floor:
         return _ENC.encode(conv)
 
     async def _messages(self, scope: Scope, user: User, conversation_id: UUID) -> bytes:
-        limit, after = _page_params(scope)
+        limit, raw = _raw_page_params(scope)
+        after = _decoded(_DEPTH_CURSOR, raw)
         async with self._acquire() as conn:
             rows = await mq.list_messages(
                 conn,
                 user_id=user.id,
                 conversation_id=conversation_id,
-                after_created_at=after[0] if after else None,
-                after_id=after[1] if after else None,
+                after_depth=after,
                 limit=limit + 1,
             )
             if not rows and not await _owned(conn, user, conversation_id):
                 raise _Reply(404, "not_found", "conversation not found")
-        return _ENC.encode(page_of(rows, limit, lambda m: (m.created_at, m.id)))
+        # The cursor is the depth of the page's last message: its position on the branch.
+        items = rows[:limit]
+        last = (-1 if after is None else after) + len(items)
+        cursor = encode_cursor(last) if len(rows) > limit else None
+        return _ENC.encode(Page(items=items, next_cursor=cursor))
 
 
 async def _owned(conn: Conn, user: User, conversation_id: UUID) -> bool:
@@ -215,6 +221,18 @@ def _uuid(raw: str) -> UUID:
 
 
 def _page_params(scope: Scope) -> tuple[int, tuple[datetime, UUID] | None]:
+    limit, cursor = _raw_page_params(scope)
+    return limit, _decoded(_CURSOR, cursor)
+
+
+def _decoded(codec: CursorCodec[_K], cursor: str | None) -> _K | None:
+    try:
+        return codec.decode(cursor)
+    except Invalid:
+        raise _Reply(422, "validation_error", "cursor is not valid") from None
+
+
+def _raw_page_params(scope: Scope) -> tuple[int, str | None]:
     limit, cursor = 50, None
     for key, value in parse_qsl(scope["query_string"].decode("latin-1")):
         if key == "limit":
@@ -223,10 +241,7 @@ def _page_params(scope: Scope) -> tuple[int, tuple[datetime, UUID] | None]:
             limit = int(value)
         elif key == "cursor":
             cursor = value
-    try:
-        return limit, _CURSOR.decode(cursor)
-    except Invalid:
-        raise _Reply(422, "validation_error", "cursor is not valid") from None
+    return limit, cursor
 
 
 app = Floor()

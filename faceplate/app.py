@@ -33,7 +33,9 @@ from faceplate.services.conversations import Conversations
 from faceplate.services.health import Health
 from faceplate.services.mcp_configs import McpConfigs
 from faceplate.services.mcp_oauth import McpOAuth
+from faceplate.services.models import Models
 from faceplate.services.recovery import TurnRecovery
+from faceplate.services.usage import Usage
 from faceplate.services.users import Users
 from faceplate.settings import Settings, load_settings
 from faceplate.state import AppState, State
@@ -147,7 +149,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             s.llm,
             base_url=s.llm_base_url,
             api_key=s.llm_api_key,
-            model=s.llm_model,
+            model=s.models[0],
             max_output_tokens=s.llm_max_output_tokens,
         )
         mcp = McpConfigs(
@@ -161,6 +163,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             max_configs=s.limit_mcp_configs,
             approval_default=s.tool_approval_default,
         )
+        models = Models(s.models)
         turns = TurnRegistry(
             db=db,
             model=model,
@@ -173,7 +176,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             db=db,
             verifier=_verifier(s),
             users=Users(db),
-            conversations=Conversations(db, turns),
+            conversations=Conversations(db, turns, models),
             mcp_configs=mcp,
             mcp_oauth=McpOAuth(mcp, oauth, sessions, enabled=s.oauth_callback_url is not None),
             oauth=oauth,
@@ -186,6 +189,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             request_windows=RequestWindows(s.limit_requests_per_minute),
             socket_counts=SocketCounts(s.limit_sockets_per_user),
             metrics=metrics,
+            models=models,
+            usage=Usage(db, limit_per_day=s.limit_tokens_per_day),
         )
         if not await _become_ready(state, url):
             _log.warning("not ready: database away or schema behind; retrying")

@@ -43,6 +43,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     llm_base_url: str | None = None
     llm_api_key: str | None = None
     llm_model: str | None = None
+    llm_models: tuple[str, ...] = ()  # FACEPLATE_LLM_MODELS as given; see `models`
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     max_tool_rounds: int = 8
     tool_timeout_s: float = 60.0
@@ -75,6 +76,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     limit_sockets_per_user: int = 32
     limit_requests_per_minute: int = 600
     limit_mcp_configs: int = 50
+    limit_tokens_per_day: int = 0  # 0: no limit
     log_format: LogFormat = "text"
     # Operators' metrics (CONTRACT §11): /metrics when on, only to this bearer token when set.
     metrics: bool = False
@@ -86,6 +88,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         DEV_PUBLIC_URL, in cognito mode OAuth needs it set (None: no authorization can start)."""
         base = self.public_url or (DEV_PUBLIC_URL if self.auth == "dev" else None)
         return None if base is None else f"{base.rstrip('/')}/oauth/callback"
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        """The models users may pick, the default first: FACEPLATE_LLM_MODELS, else
+        FACEPLATE_LLM_MODEL, else (the echo model) "echo"."""
+        if self.llm_models:
+            return self.llm_models
+        return (self.llm_model,) if self.llm_model else ("echo",)
 
     @property
     def secret_keys(self) -> tuple[str, ...]:
@@ -110,6 +120,22 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
 def _csv(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+MODEL_NAME_CHARS: Final = 255
+
+
+def _models(raw: str) -> tuple[str, ...]:
+    """FACEPLATE_LLM_MODELS: comma-separated names, each at most 255 characters, none twice."""
+    models = _csv(raw)
+    for model in models:
+        if len(model) > MODEL_NAME_CHARS:
+            raise SettingsError(
+                f"FACEPLATE_LLM_MODELS: a model name is at most {MODEL_NAME_CHARS} characters"
+            )
+    if len(set(models)) != len(models):
+        raise SettingsError("FACEPLATE_LLM_MODELS names a model twice")
+    return models
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, low: int) -> int:
@@ -211,6 +237,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         llm_base_url=_opt(env, "FACEPLATE_LLM_BASE_URL"),
         llm_api_key=_opt(env, "FACEPLATE_LLM_API_KEY"),
         llm_model=_opt(env, "FACEPLATE_LLM_MODEL"),
+        llm_models=_models(env.get("FACEPLATE_LLM_MODELS", "")),
         system_prompt=env.get("FACEPLATE_SYSTEM_PROMPT") or DEFAULT_SYSTEM_PROMPT,
         max_tool_rounds=_int(env, "FACEPLATE_MAX_TOOL_ROUNDS", 8, low=0),
         tool_timeout_s=_float(env, "FACEPLATE_TOOL_TIMEOUT_S", 60.0),
@@ -240,6 +267,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         limit_sockets_per_user=_int(env, "FACEPLATE_LIMIT_SOCKETS_PER_USER", 32, low=1),
         limit_requests_per_minute=_int(env, "FACEPLATE_LIMIT_REQUESTS_PER_MINUTE", 600, low=1),
         limit_mcp_configs=_int(env, "FACEPLATE_LIMIT_MCP_CONFIGS", 50, low=1),
+        limit_tokens_per_day=_int(env, "FACEPLATE_LIMIT_TOKENS_PER_DAY", 0, low=0),
         log_format=(
             "json"
             if _choice(env, "FACEPLATE_LOG_FORMAT", "text", ("text", "json")) == "json"
@@ -273,7 +301,7 @@ def check(settings: Settings) -> None:
             raise SettingsError("FACEPLATE_AUTH=cognito needs FACEPLATE_SECRET_KEY")
         if not settings.database_url:
             raise SettingsError("FACEPLATE_AUTH=cognito needs FACEPLATE_DATABASE_URL")
-    if settings.llm in ("openai", "anthropic") and not settings.llm_model:
+    if settings.llm in ("openai", "anthropic") and not (settings.llm_model or settings.llm_models):
         raise SettingsError(f"FACEPLATE_LLM={settings.llm} needs FACEPLATE_LLM_MODEL")
     _check_oauth(settings)
     if settings.metrics_token is not None and not _TOKEN.fullmatch(settings.metrics_token):

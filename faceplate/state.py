@@ -24,7 +24,9 @@ if TYPE_CHECKING:
     from faceplate.services.health import Health
     from faceplate.services.mcp_configs import McpConfigs
     from faceplate.services.mcp_oauth import McpOAuth
+    from faceplate.services.models import Models
     from faceplate.services.recovery import TurnRecovery
+    from faceplate.services.usage import Usage
     from faceplate.services.users import Users
     from faceplate.settings import Settings
     from faceplate.turns.registry import TurnRegistry
@@ -48,6 +50,8 @@ class AppState:
     socket_limits: SocketLimits
     request_windows: RequestWindows
     socket_counts: SocketCounts
+    models: Models
+    usage: Usage
     schema_ready: bool = False
     metrics: Metrics | None = None  # FACEPLATE_METRICS=true
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
@@ -97,21 +97,50 @@ class User(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Conversation(msgspec.Struct, frozen=True, kw_only=True):
+    """A conversation; `snippet` is not a column: search results carry it, lists do not."""
+
     id: UUID
     title: str | None
+    model: str | None = None
+    archived: bool = False
+    active_message_id: UUID | None = None
     created_at: datetime
     updated_at: datetime
+    snippet: str | msgspec.UnsetType = msgspec.UNSET
+
+
+class TokenUsage(msgspec.Struct, frozen=True, kw_only=True):
+    """JSONB (messages.usage): the tokens an answer cost, as its provider reported them."""
+
+    input_tokens: int
+    output_tokens: int
 
 
 class Message(msgspec.Struct, frozen=True, kw_only=True):
+    """A stored message. `sibling_ids` is not a column: the children of its parent (the roots,
+    for a root), oldest first, itself included."""
+
     id: UUID
     conversation_id: UUID
+    parent_id: UUID | None = None
+    sibling_ids: list[UUID] = []
     role: Role
     content: str
     tool_calls: list[ToolCall] | None
     tool_results: list[ToolResult] | None
     finish_reason: FinishReason | None
+    model: str | None = None
+    usage: TokenUsage | None = None
     created_at: datetime
+
+
+class UsageDay(msgspec.Struct, frozen=True, kw_only=True):
+    """A user's tokens of one UTC day and one model (token_usage)."""
+
+    date: date
+    model: str
+    input_tokens: int
+    output_tokens: int
 
 
 class SealedConfig(msgspec.Struct, frozen=True, kw_only=True):

@@ -71,6 +71,17 @@ def _cascades(url: str) -> set[tuple[str, str]]:
 
 # Columns later migrations add to the seed's tables, after the seed's own (never in between).
 ADDED_COLUMNS = {
+    "conversations": [
+        ("active_message_id", "uuid", None, "YES"),
+        ("model", "character varying", 255, "YES"),
+        ("archived", "boolean", None, "NO"),
+    ],
+    "messages": [
+        ("parent_id", "uuid", None, "YES"),
+        ("depth", "integer", None, "NO"),
+        ("model", "character varying", 255, "YES"),
+        ("usage", "jsonb", None, "YES"),
+    ],
     "mcp_configs": [
         ("tool_approval", "character varying", 10, "NO"),
         ("tool_policies", "jsonb", None, "NO"),
@@ -101,7 +112,9 @@ def test_foreign_keys_cascade(empty_database_url: str) -> None:
     assert {("conversations", "CASCADE"), ("messages", "CASCADE"), ("mcp_configs", "CASCADE")} <= (
         cascades
     )
-    assert {rule for _, rule in cascades} == {"CASCADE"}
+    # The one pointer that does not own what it points at: a conversation's active message.
+    assert {rule for _, rule in cascades} == {"CASCADE", "SET NULL"}
+    assert {t for t, rule in cascades if rule == "SET NULL"} == {"conversations"}
 
 
 def test_apply_rollback_apply(empty_database_url: str) -> None:

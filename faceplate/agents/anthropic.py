@@ -154,7 +154,6 @@ class AnthropicModel:
         self._model = model
         self._max_tokens = max_tokens
         self._url = base_url.rstrip("/") + "/messages"
-        self._who = f"anthropic model {model!r}"
         headers = {"anthropic-version": API_VERSION}
         if api_key:
             headers["x-api-key"] = api_key
@@ -164,20 +163,25 @@ class AnthropicModel:
         await self._client.aclose()
 
     async def stream(
-        self, *, system: str, history: Sequence[Message], tools: Sequence[ToolSpec]
+        self,
+        *,
+        system: str,
+        history: Sequence[Message],
+        tools: Sequence[ToolSpec],
+        model: str | None = None,
     ) -> AsyncIterator[ModelEvent]:
-        body = _request_body(
-            self._model, self._max_tokens, system=system, history=history, tools=tools
-        )
+        name = model or self._model
+        who = f"anthropic model {name!r}"
+        body = _request_body(name, self._max_tokens, system=system, history=history, tools=tools)
         blocks: dict[int, _ToolBlock] = {}
         calls: list[ToolCall] = []
         stop_reason: str | None = None
         input_tokens: int | None = None
         output_tokens: int | None = None
-        events = post_events(self._client, self._url, body=body, who=self._who)
+        events = post_events(self._client, self._url, body=body, who=who)
         async with aclosing(events):
             async for sse in events:
-                event = self._decode(sse.data)
+                event = self._decode(sse.data, who)
                 match event.type:
                     case "message_start" if event.message and event.message.usage:
                         input_tokens = _input_tokens(event.message.usage)
@@ -214,16 +218,16 @@ class AnthropicModel:
                     case "error":
                         error = event.error or _EventError()
                         kind = error.type or "error"
-                        raise model_error(f"{self._who}: {kind}: {error.message or 'no message'}")
+                        raise model_error(f"{who}: {kind}: {error.message or 'no message'}")
                     case _:
                         pass  # ping, thinking blocks, and event types newer than this code
-        raise LLMError(f"{self._who}: the stream ended before the model finished")
+        raise LLMError(f"{who}: the stream ended before the model finished")
 
-    def _decode(self, data: str) -> _Event:
+    def _decode(self, data: str, who: str) -> _Event:
         try:
             return _EVENT.decode(data)
         except msgspec.DecodeError as exc:
-            raise LLMError(f"{self._who}: malformed stream event: {data[:200]!r}") from exc
+            raise LLMError(f"{who}: malformed stream event: {data[:200]!r}") from exc
 
 
 def _input_tokens(usage: _EventUsage) -> int | None:

@@ -67,12 +67,18 @@ class ContextTooLong(LLMError):
 
 
 class ChatModel(Protocol):
-    """One LLM provider. `history` is the stored conversation, oldest first."""
+    """One LLM provider. `history` is the stored conversation, oldest first; `model` names the
+    provider's model for this request (None: `name`, the default)."""
 
     name: str
 
     def stream(
-        self, *, system: str, history: Sequence[Message], tools: Sequence[ToolSpec]
+        self,
+        *,
+        system: str,
+        history: Sequence[Message],
+        tools: Sequence[ToolSpec],
+        model: str | None = None,
     ) -> AsyncIterator[ModelEvent]: ...
 
     async def aclose(self) -> None: ...

@@ -26,10 +26,15 @@ class EchoModel:
         pass
 
     async def stream(
-        self, *, system: str, history: Sequence[Message], tools: Sequence[ToolSpec]
+        self,
+        *,
+        system: str,
+        history: Sequence[Message],
+        tools: Sequence[ToolSpec],
+        model: str | None = None,
     ) -> AsyncIterator[ModelEvent]:
-        # `tools` is not consulted: a name that is not offered is still requested, and the turn
-        # runner answers it with an error result, as it would for a real model.
+        # `tools` and `model` are not consulted: a name that is not offered is still requested,
+        # and the turn runner answers it with an error result, as it would for a real model.
         last = history[-1] if history else None
         if last is not None and last.role == "tool":
             text = "\n".join(_describe(result) for result in last.tool_results or ())

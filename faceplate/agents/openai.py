@@ -147,7 +147,6 @@ class OpenAIModel:
         self._model = model
         self._max_tokens = max_tokens
         self._url = base_url.rstrip("/") + "/chat/completions"
-        self._who = f"openai model {model!r}"
         headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.AsyncClient(headers=headers, timeout=httpx.Timeout(timeout_s))
 
@@ -155,20 +154,27 @@ class OpenAIModel:
         await self._client.aclose()
 
     async def stream(
-        self, *, system: str, history: Sequence[Message], tools: Sequence[ToolSpec]
+        self,
+        *,
+        system: str,
+        history: Sequence[Message],
+        tools: Sequence[ToolSpec],
+        model: str | None = None,
     ) -> AsyncIterator[ModelEvent]:
+        name = model or self._model
+        who = f"openai model {name!r}"
         body = _request_body(
-            self._model, system=system, history=history, tools=tools, max_tokens=self._max_tokens
+            name, system=system, history=history, tools=tools, max_tokens=self._max_tokens
         )
         calls: dict[int, _PartialCall] = {}
         reason: ModelFinish | None = None
         usage: Usage | None = None
-        events = post_events(self._client, self._url, body=body, who=self._who)
+        events = post_events(self._client, self._url, body=body, who=who)
         async with aclosing(events):
             async for event in events:
                 if event.data.strip() == "[DONE]":
                     break
-                chunk = self._decode(event.data)
+                chunk = self._decode(event.data, who)
                 if chunk.usage is not None:
                     usage = Usage(
                         input_tokens=chunk.usage.prompt_tokens,
@@ -188,17 +194,17 @@ class OpenAIModel:
                             for index in sorted(calls):
                                 yield ToolCallRequest(tool_call=_complete(calls[index]))
         if reason is None:
-            raise LLMError(f"{self._who}: the stream ended before the model finished")
+            raise LLMError(f"{who}: the stream ended before the model finished")
         yield Finish(reason=reason, usage=usage)
 
-    def _decode(self, data: str) -> _Chunk:
+    def _decode(self, data: str, who: str) -> _Chunk:
         try:
             chunk = _CHUNK.decode(data)
         except msgspec.DecodeError as exc:
-            raise LLMError(f"{self._who}: malformed stream chunk: {data[:200]!r}") from exc
+            raise LLMError(f"{who}: malformed stream chunk: {data[:200]!r}") from exc
         if chunk.error is not None:
             message = chunk.error if isinstance(chunk.error, str) else chunk.error.message
-            raise model_error(f"{self._who}: error in stream: {message or 'unknown error'}")
+            raise model_error(f"{who}: error in stream: {message or 'unknown error'}")
         return chunk
 
 

@@ -21,12 +21,24 @@ Title = Annotated[str, msgspec.Meta(max_length=255)]
 ConfigName = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 
 
+ModelName = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+
+
 class CreateConversation(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     title: Title | None = None
+    model: ModelName | None = None  # one of GET /v1/models; null: the default
 
 
-class RenameConversation(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    title: Title | None
+class PatchConversation(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Any of the fields; one left out keeps its value."""
+
+    title: Title | msgspec.UnsetType | None = msgspec.UNSET
+    model: ModelName | msgspec.UnsetType | None = msgspec.UNSET
+    archived: bool | msgspec.UnsetType = msgspec.UNSET
+
+
+class SetActiveMessage(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    message_id: UUID
 
 
 # RFC 6749 §3.3: a scope is a run of printable ASCII without space, quote or backslash.

@@ -15,15 +15,17 @@ from faceplate.structs import Conversation
 _CREATE: Final = QUERIES["create_conversation"].text
 _GET: Final = QUERIES["get_conversation"].text
 _LIST: Final = QUERIES["list_conversations"].text
-_RENAME: Final = QUERIES["update_conversation_title"].text
+_SEARCH: Final = QUERIES["search_conversations"].text
+_UPDATE: Final = QUERIES["update_conversation"].text
+_ACTIVE: Final = QUERIES["update_active_message"].text
 _DELETE: Final = QUERIES["delete_conversation"].text
 
 
 async def create_conversation(
-    conn: Conn, *, id: UUID, user_id: UUID, title: str | None
+    conn: Conn, *, id: UUID, user_id: UUID, title: str | None, model: str | None = None
 ) -> Conversation:
     """sql/conversations/create_conversation.sql"""
-    row = await conn.fetchrow(_CREATE, id, user_id, _title(title))
+    row = await conn.fetchrow(_CREATE, id, user_id, _text(title), model)
     assert row is not None
     return msgspec.convert(dict(row), Conversation)
 
@@ -40,20 +42,56 @@ async def list_conversations(
     conn: Conn,
     *,
     user_id: UUID,
+    archived: bool = False,
     after_updated_at: datetime | None,
     after_id: UUID | None,
     limit: int,
 ) -> list[Conversation]:
     """sql/conversations/list_conversations.sql"""
-    rows = await conn.fetch(_LIST, user_id, after_updated_at, after_id, limit)
+    rows = await conn.fetch(_LIST, user_id, archived, after_updated_at, after_id, limit)
     return [msgspec.convert(dict(r), Conversation) for r in rows]
 
 
-async def update_conversation_title(
-    conn: Conn, *, user_id: UUID, conversation_id: UUID, title: str | None
+async def search_conversations(
+    conn: Conn,
+    *,
+    user_id: UUID,
+    query: str,
+    archived: bool,
+    after_updated_at: datetime | None,
+    after_id: UUID | None,
+    limit: int,
+) -> list[Conversation]:
+    """sql/conversations/search_conversations.sql"""
+    rows = await conn.fetch(
+        _SEARCH, user_id, without_nul(query), archived, after_updated_at, after_id, limit
+    )
+    return [msgspec.convert(dict(r), Conversation) for r in rows]
+
+
+async def update_conversation(
+    conn: Conn,
+    *,
+    user_id: UUID,
+    conversation_id: UUID,
+    set_title: bool,
+    title: str | None,
+    set_model: bool,
+    model: str | None,
+    archived: bool | None,
 ) -> Conversation | None:
-    """sql/conversations/update_conversation_title.sql"""
-    row = await conn.fetchrow(_RENAME, user_id, conversation_id, _title(title))
+    """sql/conversations/update_conversation.sql"""
+    row = await conn.fetchrow(
+        _UPDATE, user_id, conversation_id, set_title, _text(title), set_model, model, archived
+    )
+    return None if row is None else msgspec.convert(dict(row), Conversation)
+
+
+async def update_active_message(
+    conn: Conn, *, user_id: UUID, conversation_id: UUID, message_id: UUID
+) -> Conversation | None:
+    """sql/conversations/update_active_message.sql"""
+    row = await conn.fetchrow(_ACTIVE, user_id, conversation_id, message_id)
     return None if row is None else msgspec.convert(dict(row), Conversation)
 
 
@@ -62,5 +100,5 @@ async def delete_conversation(conn: Conn, *, user_id: UUID, conversation_id: UUI
     return rowcount(await conn.execute(_DELETE, user_id, conversation_id))
 
 
-def _title(title: str | None) -> str | None:
-    return None if title is None else without_nul(title)
+def _text(text: str | None) -> str | None:
+    return None if text is None else without_nul(text)

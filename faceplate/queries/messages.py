@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Final
 from uuid import UUID
 
@@ -11,7 +10,7 @@ import msgspec
 
 from faceplate.db import Conn, rowcount, without_nul
 from faceplate.sql import QUERIES
-from faceplate.structs import FinishReason, Message, Role, ToolCall, ToolResult
+from faceplate.structs import FinishReason, Message, Role, TokenUsage, ToolCall, ToolResult
 
 _CREATE: Final = QUERIES["create_message"].text
 _LIST: Final = QUERIES["list_messages"].text
@@ -33,8 +32,12 @@ async def create_message(
     tool_results: Sequence[ToolResult] | None = None,
     finish_reason: FinishReason | None = None,
     title_if_untitled: str | None = None,
+    new_branch: bool = False,
+    parent_id: UUID | None = None,
+    model: str | None = None,
 ) -> Message | None:
-    """sql/messages/create_message.sql; None when the conversation is not the user's."""
+    """sql/messages/create_message.sql; None when the conversation is not the user's, or the
+    parent not one of its messages. Without `new_branch` it continues the active leaf."""
     row = await conn.fetchrow(
         _CREATE,
         user_id,
@@ -46,6 +49,9 @@ async def create_message(
         tool_results,
         finish_reason,
         None if title_if_untitled is None else without_nul(title_if_untitled),
+        new_branch,
+        parent_id,
+        model,
     )
     return None if row is None else msgspec.convert(dict(row), Message)
 
@@ -55,18 +61,19 @@ async def list_messages(
     *,
     user_id: UUID,
     conversation_id: UUID,
-    after_created_at: datetime | None,
-    after_id: UUID | None,
+    after_depth: int | None,
     limit: int,
 ) -> list[Message]:
     """sql/messages/list_messages.sql"""
-    rows = await conn.fetch(_LIST, user_id, conversation_id, after_created_at, after_id, limit)
+    rows = await conn.fetch(_LIST, user_id, conversation_id, after_depth, limit)
     return [msgspec.convert(dict(r), Message) for r in rows]
 
 
-async def list_history(conn: Conn, *, user_id: UUID, conversation_id: UUID) -> list[Message]:
+async def list_history(
+    conn: Conn, *, user_id: UUID, conversation_id: UUID, leaf_id: UUID | None = None
+) -> list[Message]:
     """sql/messages/list_history.sql"""
-    rows = await conn.fetch(_HISTORY, user_id, conversation_id)
+    rows = await conn.fetch(_HISTORY, user_id, conversation_id, leaf_id)
     return [msgspec.convert(dict(r), Message) for r in rows]
 
 
@@ -85,10 +92,11 @@ async def finish_message(
     content: str,
     tool_calls: Sequence[ToolCall] | None,
     finish_reason: FinishReason,
+    usage: TokenUsage | None = None,
 ) -> Message | None:
     """sql/messages/finish_message.sql"""
     row = await conn.fetchrow(
-        _FINISH, user_id, message_id, without_nul(content), tool_calls, finish_reason
+        _FINISH, user_id, message_id, without_nul(content), tool_calls, finish_reason, usage
     )
     return None if row is None else msgspec.convert(dict(row), Message)
 

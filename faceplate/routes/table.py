@@ -17,17 +17,20 @@ from faceplate.api.schemas import (
     CreateConversation,
     CreateMcpConfig,
     Me,
+    PatchConversation,
     PatchMcpConfig,
-    RenameConversation,
+    SetActiveMessage,
     Status,
     ToolList,
 )
 from faceplate.routes import conversations, health, mcp_configs, me, oauth, ws
 from faceplate.routes.metrics import metrics_route
 from faceplate.routes.page import page_routes
+from faceplate.services.models import ModelList
+from faceplate.services.usage import UsageReport
 from faceplate.structs import Conversation, McpConfig, Message
 from faceplate.web.endpoint import Endpoint
-from faceplate.web.openapi import Op, openapi_route
+from faceplate.web.openapi import Op, QueryParam, openapi_route
 from faceplate.web.route_table import HttpRoute
 
 _DECLARED: Final[list[BaseRoute]] = [
@@ -36,6 +39,33 @@ _DECLARED: Final[list[BaseRoute]] = [
         "/v1/me",
         me.get_me,
         Op(summary="The signed-in user", result=Me, errors=(409,)),
+    ),
+    HttpRoute(
+        "GET",
+        "/v1/me/usage",
+        me.get_usage,
+        Op(
+            summary="The user's model tokens per UTC day and model, and the daily limit",
+            result=UsageReport,
+            query=(
+                QueryParam(
+                    name="from",
+                    description="first UTC day, included (default: 29 days before `to`)",
+                    schema={"type": "string", "format": "date"},
+                ),
+                QueryParam(
+                    name="to",
+                    description="last UTC day, included (default: today); at most 366 days",
+                    schema={"type": "string", "format": "date"},
+                ),
+            ),
+        ),
+    ),
+    HttpRoute(
+        "GET",
+        "/v1/models",
+        conversations.list_models,
+        Op(summary="The models a conversation may use, the default marked", result=ModelList),
     ),
     HttpRoute(
         "POST",
@@ -53,9 +83,24 @@ _DECLARED: Final[list[BaseRoute]] = [
         "/v1/conversations",
         conversations.list_conversations,
         Op(
-            summary="Conversations, most recently updated first",
+            summary="Conversations, most recently updated first; archived ones apart; search",
             result=Page[Conversation],
             paged=True,
+            query=(
+                QueryParam(
+                    name="archived",
+                    description="true: the archived conversations instead of the others",
+                    schema={"type": "string", "enum": ["true", "false"], "default": "false"},
+                ),
+                QueryParam(
+                    name="q",
+                    description=(
+                        "search titles and messages (websearch_to_tsquery syntax: words, "
+                        '"a phrase", -word, or); each item then has a snippet'
+                    ),
+                    schema={"type": "string", "maxLength": 1000},
+                ),
+            ),
         ),
     ),
     HttpRoute(
@@ -67,8 +112,23 @@ _DECLARED: Final[list[BaseRoute]] = [
     HttpRoute(
         "PATCH",
         "/v1/conversations/{id}",
-        conversations.rename_conversation,
-        Op(summary="Rename a conversation", body=RenameConversation, result=Conversation),
+        conversations.patch_conversation,
+        Op(
+            summary="Change a conversation's title, model or archived flag",
+            body=PatchConversation,
+            result=Conversation,
+        ),
+    ),
+    HttpRoute(
+        "PUT",
+        "/v1/conversations/{id}/active",
+        conversations.set_active_message,
+        Op(
+            summary="Continue the branch of the newest leaf under a message",
+            body=SetActiveMessage,
+            result=Conversation,
+            errors=(409,),
+        ),
     ),
     HttpRoute(
         "DELETE",
@@ -80,7 +140,11 @@ _DECLARED: Final[list[BaseRoute]] = [
         "GET",
         "/v1/conversations/{id}/messages",
         conversations.list_messages,
-        Op(summary="Messages, oldest first", result=Page[Message], paged=True),
+        Op(
+            summary="The messages of the active branch, root first",
+            result=Page[Message],
+            paged=True,
+        ),
     ),
     WebSocketRoute("/v1/conversations/{id}/ws", ws.conversation_socket),
     HttpRoute(

@@ -14,12 +14,21 @@ from faceplate.api.schemas import ErrorBody
 from faceplate.web.route_table import HttpRoute
 
 
+class QueryParam(msgspec.Struct, frozen=True, kw_only=True):
+    """An optional query parameter of an operation, with its JSON schema."""
+
+    name: str
+    description: str
+    schema: dict[str, Any]
+
+
 class Op(msgspec.Struct, frozen=True, kw_only=True):
     """One REST operation as the document shows it.
 
     `body` and `result` are the msgspec types of the request and success bodies; 401, 429 and
     503 are added for `auth`, 404 for a path with `{id}`, 400/413/422 for a body, 422 for `paged`
-    (whose `limit` and `cursor` are documented); `errors` adds the others the route answers.
+    (whose `limit` and `cursor` are documented), 422 for `query` parameters; `errors` adds the
+    others the route answers.
     """
 
     summary: str
@@ -28,6 +37,7 @@ class Op(msgspec.Struct, frozen=True, kw_only=True):
     status: int = 200
     auth: bool = True
     paged: bool = False
+    query: tuple[QueryParam, ...] = ()
     errors: tuple[int, ...] = ()
 
 
@@ -107,7 +117,7 @@ def _operation(path: str, method: str, op: Op, schema_of: dict[int, Any]) -> dic
         codes.add(404)
     if op.body is not None:
         codes |= {400, 413, 422}
-    if op.paged:
+    if op.paged or op.query:
         codes.add(422)
     for code in sorted(codes):
         responses[str(code)] = {"description": _ERROR_TEXT[code], "content": error}
@@ -137,6 +147,16 @@ def _operation(path: str, method: str, op: Op, schema_of: dict[int, Any]) -> dic
         )
         parameters.append(
             {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"}}
+        )
+    for param in op.query:
+        parameters.append(
+            {
+                "name": param.name,
+                "in": "query",
+                "required": False,
+                "description": param.description,
+                "schema": param.schema,
+            }
         )
     if parameters:
         operation["parameters"] = parameters

@@ -1,5 +1,6 @@
 -- name: create_message :one
--- Add a message to the user's conversation, touching it (and titling it when untitled), in one statement.
+-- Add a message to the user's conversation as its new active leaf, touching it (and titling it
+-- when untitled), in one statement.
 -- $1 user_id :: uuid
 -- $2 conversation_id :: uuid
 -- $3 id :: uuid
@@ -9,19 +10,51 @@
 -- $7 tool_results :: jsonb  (may be null)
 -- $8 finish_reason :: varchar  (null while an assistant message streams)
 -- $9 title_if_untitled :: varchar  (null leaves the title alone)
--- returns: id uuid, conversation_id uuid, role varchar, content text, tool_calls jsonb, tool_results jsonb, finish_reason varchar, created_at timestamptz
--- Nothing is inserted when the conversation is not the user's: the CTE yields no row.
+-- $10 new_branch :: bool  (true: the message hangs under parent_id; false: under the active leaf)
+-- $11 parent_id :: uuid  (with new_branch: the parent, null for a new root)
+-- $12 model :: varchar  (assistant messages: the model writing it)
+-- returns: id uuid, conversation_id uuid, parent_id uuid, sibling_ids uuid[], role varchar, content text, tool_calls jsonb, tool_results jsonb, finish_reason varchar, model varchar, usage jsonb, created_at timestamptz
+-- Nothing is inserted when the conversation is not the user's, or when the parent is not one
+-- of its messages: the CTEs yield no row. The conversation row is locked first, so the active
+-- leaf read is the one replaced. sibling_ids: the parent's children, oldest first (from
+-- messages_conversation_parent_idx), then this message, which the subquery cannot see yet.
 WITH owned AS (
-    UPDATE faceplate.conversations AS c
-    SET updated_at = now(),
-        title = COALESCE(c.title, $9::varchar)
+    SELECT c.id,
+           CASE WHEN $10 THEN $11::uuid ELSE c.active_message_id END AS parent_id
+    FROM faceplate.conversations AS c
     WHERE c.id = $2
       AND c.user_id = $1
+    FOR UPDATE
+),
+placed AS (
+    SELECT o.id AS conversation_id, o.parent_id, COALESCE(p.depth + 1, 0) AS depth
+    FROM owned AS o
+    LEFT JOIN faceplate.messages AS p ON p.id = o.parent_id AND p.conversation_id = o.id
+    WHERE o.parent_id IS NULL OR p.id IS NOT NULL
+),
+touched AS (
+    UPDATE faceplate.conversations AS c
+    SET updated_at = now(),
+        title = COALESCE(c.title, $9::varchar),
+        active_message_id = $3
+    FROM placed AS pl
+    WHERE c.id = pl.conversation_id
     RETURNING c.id
 )
 INSERT INTO faceplate.messages AS m
-    (id, conversation_id, role, content, tool_calls, tool_results, finish_reason)
-SELECT $3, o.id, $4, $5, $6, $7, $8
-FROM owned AS o
-RETURNING m.id, m.conversation_id, m.role, m.content, m.tool_calls, m.tool_results,
-          m.finish_reason, m.created_at;
+    (id, conversation_id, parent_id, depth, role, content, tool_calls, tool_results,
+     finish_reason, model)
+SELECT $3, t.id, pl.parent_id, pl.depth, $4, $5, $6, $7, $8, $12
+FROM touched AS t
+JOIN placed AS pl ON pl.conversation_id = t.id
+RETURNING m.id, m.conversation_id, m.parent_id,
+       CASE WHEN m.parent_id IS NULL
+            THEN ARRAY(SELECT s.id FROM faceplate.messages AS s
+                       WHERE s.conversation_id = m.conversation_id AND s.parent_id IS NULL
+                       ORDER BY s.created_at, s.id)
+            ELSE ARRAY(SELECT s.id FROM faceplate.messages AS s
+                       WHERE s.conversation_id = m.conversation_id AND s.parent_id = m.parent_id
+                       ORDER BY s.created_at, s.id)
+       END || m.id AS sibling_ids,
+          m.role, m.content, m.tool_calls, m.tool_results, m.finish_reason, m.model, m.usage,
+          m.created_at;

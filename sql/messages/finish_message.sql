@@ -1,19 +1,31 @@
 -- name: finish_message :one
--- End a streaming assistant message: its final text, tool calls and finish reason.
+-- End a streaming assistant message: its final text, tool calls, finish reason and usage.
 -- A message already finished (say, marked interrupted) is left alone and none is returned.
 -- $1 user_id :: uuid
 -- $2 message_id :: uuid
 -- $3 content :: text
 -- $4 tool_calls :: jsonb  (may be null)
 -- $5 finish_reason :: varchar
--- returns: id uuid, conversation_id uuid, role varchar, content text, tool_calls jsonb, tool_results jsonb, finish_reason varchar, created_at timestamptz
+-- $6 usage :: jsonb  (null when the provider reported none)
+-- returns: id uuid, conversation_id uuid, parent_id uuid, sibling_ids uuid[], role varchar, content text, tool_calls jsonb, tool_results jsonb, finish_reason varchar, model varchar, usage jsonb, created_at timestamptz
+-- sibling_ids: the children of the message's parent (the roots, for a root), oldest first,
+-- from messages_conversation_parent_idx.
 UPDATE faceplate.messages AS m
-SET content = $3, tool_calls = $4, finish_reason = $5
+SET content = $3, tool_calls = $4, finish_reason = $5, usage = $6
 FROM faceplate.conversations AS c
 WHERE m.id = $2
   AND m.role = 'assistant'
   AND m.finish_reason IS NULL
   AND c.id = m.conversation_id
   AND c.user_id = $1
-RETURNING m.id, m.conversation_id, m.role, m.content, m.tool_calls, m.tool_results,
-          m.finish_reason, m.created_at;
+RETURNING m.id, m.conversation_id, m.parent_id,
+       CASE WHEN m.parent_id IS NULL
+            THEN ARRAY(SELECT s.id FROM faceplate.messages AS s
+                       WHERE s.conversation_id = m.conversation_id AND s.parent_id IS NULL
+                       ORDER BY s.created_at, s.id)
+            ELSE ARRAY(SELECT s.id FROM faceplate.messages AS s
+                       WHERE s.conversation_id = m.conversation_id AND s.parent_id = m.parent_id
+                       ORDER BY s.created_at, s.id)
+       END AS sibling_ids,
+          m.role, m.content, m.tool_calls, m.tool_results, m.finish_reason, m.model, m.usage,
+          m.created_at;

@@ -37,16 +37,15 @@ def insert_message(
     tool_results: list[dict[str, Any]] | None = None,
     finish_reason: str | None = None,
 ) -> UUID:
-    """Insert one message row as the server would store it during a turn; returns its id."""
+    """Insert one message row as the server would store it during a turn (the new leaf of the
+    conversation's active branch); returns its id."""
     message_id = uuid7()
     with psycopg.connect(database_url) as conn:
         conn.execute(
-            "INSERT INTO faceplate.messages"
-            " (id, conversation_id, role, content, tool_calls, tool_results, finish_reason)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            CHAINED_INSERT,
             (
-                message_id,
                 UUID(conversation_id),
+                message_id,
                 role,
                 content,
                 None if tool_calls is None else Jsonb(tool_calls),
@@ -55,6 +54,24 @@ def insert_message(
             ),
         )
     return message_id
+
+
+CHAINED_INSERT = (
+    "WITH conv AS ("
+    "  SELECT c.id, c.active_message_id FROM faceplate.conversations AS c"
+    "  WHERE c.id = %s FOR UPDATE),"
+    " placed AS ("
+    "  SELECT conv.id AS conversation_id, p.id AS parent_id, COALESCE(p.depth + 1, 0) AS depth"
+    "  FROM conv LEFT JOIN faceplate.messages AS p ON p.id = conv.active_message_id),"
+    " added AS ("
+    "  INSERT INTO faceplate.messages (id, conversation_id, parent_id, depth, role, content,"
+    "    tool_calls, tool_results, finish_reason)"
+    "  SELECT %s, pl.conversation_id, pl.parent_id, pl.depth, %s, %s, %s, %s, %s FROM placed AS pl"
+    "  RETURNING id, conversation_id)"
+    " UPDATE faceplate.conversations AS c SET active_message_id = a.id"
+    " FROM added AS a WHERE c.id = a.conversation_id"
+)
+"""Adds a message under the conversation's active leaf and makes it the leaf, as a turn does."""
 
 
 def stored_config(database_url: str, config_id: str) -> Any:

@@ -6,6 +6,8 @@ import psycopg
 import pytest
 from starlette.testclient import TestClient
 
+from tests.routes.helpers import insert_message
+
 Headers = dict[str, str]
 
 
@@ -18,7 +20,16 @@ def _create(client: TestClient, headers: Headers, **body: Any) -> dict[str, Any]
 
 def test_create_returns_the_conversation(client: TestClient, alice: Headers) -> None:
     conv = _create(client, alice, title="Plans")
-    assert set(conv) == {"id", "title", "created_at", "updated_at"}
+    assert set(conv) == {
+        "id",
+        "title",
+        "model",
+        "archived",
+        "active_message_id",
+        "created_at",
+        "updated_at",
+    }
+    assert (conv["model"], conv["archived"], conv["active_message_id"]) == (None, False, None)
     assert conv["title"] == "Plans"
     assert conv["created_at"].endswith("Z")
     assert client.get(f"/v1/conversations/{conv['id']}", headers=alice).json() == conv
@@ -74,11 +85,11 @@ def test_rename_and_clear_title(client: TestClient, alice: Headers) -> None:
     assert cleared.json()["title"] is None
 
 
-def test_rename_needs_the_title_field(client: TestClient, alice: Headers) -> None:
-    conv = _create(client, alice)
+def test_an_empty_patch_changes_nothing(client: TestClient, alice: Headers) -> None:
+    conv = _create(client, alice, title="kept")
     response = client.patch(f"/v1/conversations/{conv['id']}", json={}, headers=alice)
-    assert response.status_code == 422
-    assert "title" in response.json()["error"]["message"]
+    assert response.status_code == 200
+    assert response.json() == conv
 
 
 def test_delete_then_not_found(client: TestClient, alice: Headers) -> None:
@@ -171,13 +182,14 @@ def test_cursor_that_does_not_decode_is_a_validation_error(
 
 
 def _insert_messages(database_url: str, conversation_id: str, count: int) -> None:
-    with psycopg.connect(database_url) as conn:
-        conn.execute(
-            "INSERT INTO faceplate.messages (id, conversation_id, role, content, finish_reason)"
-            " SELECT gen_random_uuid(), %s, CASE WHEN n %% 2 = 0 THEN 'user' ELSE 'assistant' END,"
-            " 'message ' || n, CASE WHEN n %% 2 = 0 THEN NULL ELSE 'stop' END"
-            " FROM generate_series(1, %s) AS n",
-            (conversation_id, count),
+    for n in range(1, count + 1):
+        user = n % 2 == 0
+        insert_message(
+            database_url,
+            conversation_id,
+            role="user" if user else "assistant",
+            content=f"message {n}",
+            finish_reason=None if user else "stop",
         )
 
 
@@ -199,11 +211,15 @@ def test_messages_page_oldest_first(client: TestClient, alice: Headers, database
     assert set(seen[0]) == {
         "id",
         "conversation_id",
+        "parent_id",
+        "sibling_ids",
         "role",
         "content",
         "tool_calls",
         "tool_results",
         "finish_reason",
+        "model",
+        "usage",
         "created_at",
     }
 

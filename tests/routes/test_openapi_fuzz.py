@@ -22,7 +22,7 @@ from faceplate.app import create_app
 from faceplate.routes.table import ROUTES
 from faceplate.settings import Settings
 from faceplate.web.openapi import build_document
-from tests.routes.helpers import Headers, assert_error
+from tests.routes.helpers import Headers, assert_error, insert_message
 from tests.support.app import bearer, dev_token
 from tests.support.server import ServerThread
 
@@ -51,6 +51,7 @@ class Served:
     headers: Headers
     conversation_id: str
     config_id: str
+    message_id: str
 
 
 @pytest.fixture
@@ -70,7 +71,10 @@ def served(settings: Settings, caplog: pytest.LogCaptureFixture) -> Iterator[Ser
         config = {"transport": "sse", "url": "https://mcp.example.com/sse"}
         mcp = http.post("/v1/mcp-configs", json={"name": "seed", "config": config})
         assert conv.status_code == mcp.status_code == 201
-        yield Served(server.url, headers, conv.json()["id"], mcp.json()["id"])
+        message_id = insert_message(
+            settings.database_url or "", conv.json()["id"], role="user", content="seed"
+        )
+        yield Served(server.url, headers, conv.json()["id"], mcp.json()["id"], str(message_id))
 
 
 @pytest.fixture
@@ -97,7 +101,19 @@ def _strategy(schema: BaseSchema, served: Served, method: str, path: str) -> Any
         fixed = {"id": served.config_id} if "{id}" in path else None
         positive = operation.as_strategy(GenerationMode.POSITIVE, path_parameters=fixed)
         strategies.append(positive.map(_with_usable_url))
+    if path.endswith("/active"):
+        # A random message id is never in the conversation: also name its one message.
+        strategies.append(
+            operation.as_strategy(
+                GenerationMode.POSITIVE, path_parameters={"id": served.conversation_id}
+            ).map(lambda case: _naming(case, served.message_id))
+        )
     return st.one_of(strategies)
+
+
+def _naming(case: Case, message_id: str) -> Case:
+    case.body = {"message_id": message_id}
+    return case
 
 
 def _with_usable_url(case: Case) -> Case:

@@ -11,7 +11,7 @@ from faceplate.queries.conversations import (
     delete_conversation,
     get_conversation,
     list_conversations,
-    update_conversation_title,
+    update_conversation,
 )
 from faceplate.structs import Conversation
 from tests.sql.factories import make_conversation, make_message, make_user
@@ -22,6 +22,21 @@ LONG_AGO = datetime(2001, 1, 1, tzinfo=UTC)
 async def _set_updated_at(conn: Conn, conversation_id: UUID, at: datetime) -> None:
     await conn.execute(
         "UPDATE faceplate.conversations SET updated_at = $2 WHERE id = $1", conversation_id, at
+    )
+
+
+async def update_conversation_title(
+    conn: Conn, *, user_id: UUID, conversation_id: UUID, title: str | None
+) -> Conversation | None:
+    return await update_conversation(
+        conn,
+        user_id=user_id,
+        conversation_id=conversation_id,
+        set_title=True,
+        title=title,
+        set_model=False,
+        model=None,
+        archived=None,
     )
 
 

@@ -5,6 +5,7 @@ from itertools import pairwise
 from typing import Any
 from uuid import UUID
 
+import msgspec
 from uuid6 import uuid7
 
 from faceplate.db import Conn, Database
@@ -71,20 +72,24 @@ async def _pages(
     conn: Conn, user_id: UUID, conversation_id: UUID, page_size: int
 ) -> list[list[Message]]:
     pages: list[list[Message]] = []
-    after: Message | None = None
+    after: int | None = None
     while True:
         rows = await list_messages(
             conn,
             user_id=user_id,
             conversation_id=conversation_id,
-            after_created_at=None if after is None else after.created_at,
-            after_id=None if after is None else after.id,
+            after_depth=after,
             limit=page_size + 1,
         )
         pages.append(rows[:page_size])
         if len(rows) <= page_size:
             return pages
-        after = rows[page_size - 1]
+        after = (after if after is not None else -1) + page_size
+
+
+def _as_sent(messages: list[Message]) -> list[Message]:
+    """Messages as the history reads them: the model is sent no sibling_ids."""
+    return [msgspec.structs.replace(m, sibling_ids=[]) for m in messages]
 
 
 async def _count(conn: Conn, conversation_id: UUID) -> int:
@@ -116,7 +121,7 @@ async def test_create_returns_the_stored_message(db: Database) -> None:
         "Hello there",
     )
     assert (created.tool_calls, created.tool_results, created.finish_reason) == (None, None, None)
-    assert history == [created]
+    assert history == _as_sent([created])
 
 
 async def test_create_moves_the_conversations_updated_at(db: Database) -> None:
@@ -298,8 +303,7 @@ async def test_list_shows_only_that_conversations_messages(db: Database) -> None
             conn,
             user_id=user.id,
             conversation_id=conversation.id,
-            after_created_at=None,
-            after_id=None,
+            after_depth=None,
             limit=10,
         )
     assert [m.id for m in rows] == mine
@@ -314,8 +318,7 @@ async def test_list_for_another_user_is_empty(db: Database) -> None:
             conn,
             user_id=other.id,
             conversation_id=conversation.id,
-            after_created_at=None,
-            after_id=None,
+            after_depth=None,
             limit=10,
         )
     assert rows == []
@@ -333,7 +336,7 @@ async def test_history_is_every_message_oldest_first(db: Database) -> None:
             await make_message(conn, user.id, conversation.id, role="user", content="again"),
         ]
         history = await list_history(conn, user_id=user.id, conversation_id=conversation.id)
-    assert history == written
+    assert history == _as_sent(written)
 
 
 async def test_history_for_another_user_is_empty(db: Database) -> None:
@@ -370,7 +373,7 @@ async def test_update_content_of_a_finished_message_does_nothing(db: Database) -
         )
         history = await list_history(conn, user_id=user.id, conversation_id=conversation.id)
     assert updated == 0
-    assert history == [finished]
+    assert history == _as_sent([finished])
 
 
 async def test_update_content_by_another_user_does_nothing(db: Database) -> None:
@@ -385,7 +388,7 @@ async def test_update_content_by_another_user_does_nothing(db: Database) -> None
         )
         history = await list_history(conn, user_id=owner.id, conversation_id=conversation.id)
     assert updated == 0
-    assert history == [streaming]
+    assert history == _as_sent([streaming])
 
 
 async def test_update_content_of_a_user_message_does_nothing(db: Database) -> None:
@@ -398,7 +401,7 @@ async def test_update_content_of_a_user_message_does_nothing(db: Database) -> No
         )
         history = await list_history(conn, user_id=user.id, conversation_id=conversation.id)
     assert updated == 0
-    assert history == [question]
+    assert history == _as_sent([question])
 
 
 async def test_finish_sets_content_tool_calls_and_finish_reason(db: Database) -> None:
@@ -422,7 +425,7 @@ async def test_finish_sets_content_tool_calls_and_finish_reason(db: Database) ->
         "tool_calls",
     )
     assert (finished.id, finished.created_at) == (streaming.id, streaming.created_at)
-    assert history == [finished]
+    assert history == _as_sent([finished])
 
 
 async def test_finish_without_tool_calls_stores_null(db: Database) -> None:
@@ -462,7 +465,7 @@ async def test_finish_by_another_user_does_nothing(db: Database) -> None:
         )
         history = await list_history(conn, user_id=owner.id, conversation_id=conversation.id)
     assert finished is None
-    assert history == [streaming]
+    assert history == _as_sent([streaming])
 
 
 async def test_finish_of_a_user_message_does_nothing(db: Database) -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final, LiteralString
 from uuid import UUID
 
@@ -32,6 +32,11 @@ class Loaded:
     conversation_id: UUID
     message: tuple[datetime, UUID]
     conversation: tuple[datetime, UUID]
+    depth: int  # the middle of the first conversation's active branch
+    message_id: UUID  # a message in the middle of it
+
+
+_WORDS: Final = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel")
 
 
 async def _load(conn: Conn) -> Loaded:
@@ -59,32 +64,71 @@ async def _load(conn: Conn) -> Loaded:
         updated,
     )
     # Users, assistants and tools take turns; every assistant message has finished but a few.
+    # Each conversation is one chain, but for a second answer to its first question (a branch).
     message_ids: list[UUID] = []
     in_conversation: list[UUID] = []
+    parents: list[UUID | None] = []
+    depths: list[int] = []
     roles: list[str] = []
+    contents: list[str] = []
     finish: list[str | None] = []
     created: list[datetime] = []
     for conversation_id in conversation_ids[:_CONVERSATIONS_WITH_MESSAGES]:
+        first = len(message_ids)
         for k in range(_MESSAGES_PER_CONVERSATION):
             role = ("user", "assistant", "tool")[k % 3]
             message_ids.append(uuid7())
             in_conversation.append(conversation_id)
+            parents.append(message_ids[-2] if k else None)
+            depths.append(k)
             roles.append(role)
+            contents.append(" ".join(_WORDS[(len(created) + i) % len(_WORDS)] for i in range(5)))
             finish.append("stop" if role == "assistant" else None)
             created.append(_T0 + timedelta(seconds=len(created)))
+        message_ids.append(uuid7())
+        in_conversation.append(conversation_id)
+        parents.append(message_ids[first])
+        depths.append(1)
+        roles.append("assistant")
+        contents.append("another answer")
+        finish.append("stop")
+        created.append(_T0 + timedelta(seconds=len(created)))
     for n in range(_STREAMING):
-        finish[1 + 3 * n * _MESSAGES_PER_CONVERSATION] = None
+        finish[1 + 3 * n * (_MESSAGES_PER_CONVERSATION + 1)] = None
+    contents[len(contents) // 2] = "a rare word: zulu"
     await conn.execute(
-        "INSERT INTO faceplate.messages (id, conversation_id, role, finish_reason, created_at)"
-        " SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::varchar[], $4::varchar[],"
-        " $5::timestamptz[])",
+        "INSERT INTO faceplate.messages (id, conversation_id, parent_id, depth, role, content,"
+        " finish_reason, created_at)"
+        " SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int4[], $5::varchar[],"
+        " $6::text[], $7::varchar[], $8::timestamptz[])",
         message_ids,
         in_conversation,
+        parents,
+        depths,
         roles,
+        contents,
         finish,
         created,
     )
-    await conn.execute("ANALYZE faceplate.users, faceplate.conversations, faceplate.messages")
+    # The active leaf: the end of the long branch.
+    await conn.execute(
+        "UPDATE faceplate.conversations AS c SET active_message_id = m.id"
+        " FROM faceplate.messages AS m"
+        " WHERE m.conversation_id = c.id AND m.depth = $1 - 1",
+        _MESSAGES_PER_CONVERSATION,
+    )
+    await conn.execute(
+        "INSERT INTO faceplate.token_usage (user_id, day, model, input_tokens, output_tokens)"
+        " SELECT u.id, d.day::date, m.model, 100, 10"
+        " FROM unnest($1::uuid[]) AS u (id),"
+        " generate_series('2026-01-01'::date, '2026-02-28'::date, '1 day') AS d (day),"
+        " (VALUES ('small'), ('large')) AS m (model)",
+        users,
+    )
+    await conn.execute(
+        "ANALYZE faceplate.users, faceplate.conversations, faceplate.messages,"
+        " faceplate.token_usage"
+    )
     # Keysets in the middle of the first user's conversations and of its first conversation.
     mid_message, mid_conversation = _MESSAGES_PER_CONVERSATION // 2, _CONVERSATIONS_PER_USER // 2
     return Loaded(
@@ -92,6 +136,8 @@ async def _load(conn: Conn) -> Loaded:
         conversation_id=conversation_ids[0],
         message=(created[mid_message], message_ids[mid_message]),
         conversation=(updated[mid_conversation], conversation_ids[mid_conversation]),
+        depth=mid_message,
+        message_id=message_ids[mid_message],
     )
 
 
@@ -116,34 +162,76 @@ HOT: Final = [
     pytest.param(
         Hot(
             "list_conversations",
-            "conversations_user_updated_idx",
-            lambda d: (d.user_id, None, None, 21),
+            "conversations_user_archived_updated_idx",
+            lambda d: (d.user_id, False, None, None, 21),
         ),
         id="list_conversations-first-page",
     ),
     pytest.param(
         Hot(
             "list_conversations",
-            "conversations_user_updated_idx",
-            lambda d: (d.user_id, *d.conversation, 21),
+            "conversations_user_archived_updated_idx",
+            lambda d: (d.user_id, False, *d.conversation, 21),
         ),
         id="list_conversations-next-page",
     ),
     pytest.param(
-        Hot(
-            "list_messages",
-            "messages_conversation_created_idx",
-            lambda d: (d.user_id, d.conversation_id, None, None, 51),
-        ),
+        Hot("list_messages", "messages_pkey", lambda d: (d.user_id, d.conversation_id, None, 51)),
         id="list_messages-first-page",
     ),
     pytest.param(
         Hot(
             "list_messages",
-            "messages_conversation_created_idx",
-            lambda d: (d.user_id, d.conversation_id, *d.message, 51),
+            "messages_pkey",
+            lambda d: (d.user_id, d.conversation_id, d.depth, 51),
         ),
         id="list_messages-next-page",
+    ),
+    pytest.param(
+        Hot(
+            "list_messages",
+            "messages_conversation_parent_idx",
+            lambda d: (d.user_id, d.conversation_id, None, 51),
+        ),
+        id="list_messages-siblings",
+    ),
+    pytest.param(
+        Hot("list_history", "messages_pkey", lambda d: (d.user_id, d.conversation_id, None)),
+        id="list_history",
+    ),
+    pytest.param(
+        Hot(
+            "list_history", "messages_pkey", lambda d: (d.user_id, d.conversation_id, d.message_id)
+        ),
+        id="list_history-from-a-message",
+    ),
+    pytest.param(
+        Hot(
+            "update_active_message",
+            "messages_conversation_parent_idx",
+            lambda d: (d.user_id, d.conversation_id, d.message_id),
+        ),
+        id="update_active_message",
+    ),
+    pytest.param(
+        Hot(
+            "search_conversations",
+            "messages_search_idx",
+            lambda d: (d.user_id, "zulu -alpha", False, None, None, 21),
+        ),
+        id="search_conversations",
+    ),
+    pytest.param(
+        Hot(
+            "list_token_usage",
+            "token_usage_pkey",
+            lambda d: (d.user_id, date(2026, 1, 10), date(2026, 1, 20)),
+        ),
+        id="list_token_usage",
+    ),
+    pytest.param(
+        Hot("count_tokens_today", "token_usage_pkey", lambda d: (d.user_id,)),
+        id="count_tokens_today",
     ),
     pytest.param(
         Hot("mark_streaming_interrupted", "messages_streaming_idx", lambda d: ()),
@@ -183,11 +271,7 @@ async def test_generic_plan_uses_the_index(db: Database, database_url: str, hot:
 
 
 @pytest.mark.parametrize(
-    ("query", "index"),
-    [
-        ("list_conversations", "conversations_user_updated_idx"),
-        ("list_messages", "messages_conversation_created_idx"),
-    ],
+    ("query", "index"), [("list_conversations", "conversations_user_archived_updated_idx")]
 )
 async def test_generic_plan_seeks_to_the_keyset(
     db: Database, database_url: str, query: str, index: str
@@ -197,3 +281,20 @@ async def test_generic_plan_seeks_to_the_keyset(
     explained = await _generic_plan(database_url, QUERIES[query].text)
     (scan,) = (n for n in _nodes(explained[0]["Plan"]) if n.get("Index Name") == index)
     assert "ROW(" in scan["Index Cond"]
+
+
+def _scans_of(explained: list[dict[str, Any]], relation: str) -> list[dict[str, Any]]:
+    return [n for n in _nodes(explained[0]["Plan"]) if n.get("Relation Name") == relation]
+
+
+@pytest.mark.parametrize("query", ["list_messages", "list_history"])
+async def test_the_walk_up_a_branch_reads_no_message_it_does_not_need(
+    db: Database, database_url: str, query: str
+) -> None:
+    async with db.connection() as conn:
+        await _load(conn)
+    explained = await _generic_plan(database_url, QUERIES[query].text)
+    (walk,) = (n for n in _nodes(explained[0]["Plan"]) if n["Node Type"] == "Recursive Union")
+    scans = [n for n in _nodes(walk) if n.get("Relation Name") == "messages"]
+    assert scans and all(n.get("Index Name") == "messages_pkey" for n in scans)
+    assert not [n for n in _scans_of(explained, "messages") if n["Node Type"] == "Seq Scan"]
