@@ -101,11 +101,9 @@ def serve(args: argparse.Namespace) -> int:
     log_config = make_log_config(settings.log_format)
     logging.config.dictConfig(log_config)
     if args.workers > 1 and not args.reload:
-        print(
-            "faceplate: warning: with several workers a turn is seen only by sockets of its own "
-            "worker, and two workers may run turns of one conversation at once",
-            file=sys.stderr,
-        )
+        # Each worker is an instance of its own (CONTRACT §10): with FACEPLATE_INSTANCE_ID set,
+        # they are told apart by their pid.
+        os.environ["FACEPLATE_WORKERS"] = str(args.workers)
     url = settings.database_url
     if url is None:
         # One embedded server for every worker: start it here and hand its URL down.

@@ -96,6 +96,10 @@ class SocketCounts:
         else:
             self._open.pop(user_id, None)
 
+    def total(self) -> int:
+        """How many sockets are open, over every user."""
+        return sum(self._open.values())
+
     def open(self, user_id: UUID) -> int:
         """How many sockets of the user are open."""
         return self._open.get(user_id, 0)

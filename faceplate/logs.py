@@ -34,6 +34,20 @@ _REQUEST_ID: ContextVar[int] = ContextVar("faceplate_request_id", default=0)
 _SOCKET_ID: ContextVar[int] = ContextVar("faceplate_socket_id", default=0)
 
 
+_instance: str | None = None
+
+
+def set_instance(instance_id: str) -> None:
+    """Name this process's instance: every JSON line carries it as `instance`."""
+    global _instance
+    _instance = instance_id
+
+
+def instance() -> str | None:
+    """This process's instance id, once set."""
+    return _instance
+
+
 def new_request_id() -> None:
     """Give the current HTTP request (this task and what it starts) a new id."""
     _REQUEST_ID.set(next(_COUNTER))
@@ -99,6 +113,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        if _instance is not None:
+            entry["instance"] = _instance
         request = getattr(record, "request_id", None) or request_id()
         if request is not None:
             entry["request_id"] = request

@@ -81,6 +81,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Operators' metrics (CONTRACT §11): /metrics when on, only to this bearer token when set.
     metrics: bool = False
     metrics_token: str | None = None
+    # Several instances on one database (CONTRACT §10): turns counted across instances, this
+    # instance's name (None: random per start), how long SIGTERM waits, the turns' lease.
+    limit_turns_per_user: int = 3
+    limit_turns_per_minute: int = 20
+    instance_id: str | None = None
+    shutdown_grace_s: float = 30.0
+    turn_lease_s: float = 15.0
 
     @property
     def oauth_callback_url(self) -> str | None:
@@ -213,6 +220,17 @@ def cognito_domain(raw: str | None) -> str | None:
     return f"{scheme}://{host.lower()}"
 
 
+_INSTANCE_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,47}")
+
+
+def _instance_id(raw: str | None) -> str | None:
+    if raw is not None and not _INSTANCE_ID.fullmatch(raw):
+        raise SettingsError(
+            f"FACEPLATE_INSTANCE_ID must be 1 to 48 letters, digits, '.', '_' or '-', got {raw!r}"
+        )
+    return raw
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and check every setting; raise SettingsError on the first invalid one."""
     env = os.environ if env is None else env
@@ -268,6 +286,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         limit_requests_per_minute=_int(env, "FACEPLATE_LIMIT_REQUESTS_PER_MINUTE", 600, low=1),
         limit_mcp_configs=_int(env, "FACEPLATE_LIMIT_MCP_CONFIGS", 50, low=1),
         limit_tokens_per_day=_int(env, "FACEPLATE_LIMIT_TOKENS_PER_DAY", 0, low=0),
+        limit_turns_per_user=_int(env, "FACEPLATE_LIMIT_TURNS_PER_USER", 3, low=1),
+        limit_turns_per_minute=_int(env, "FACEPLATE_LIMIT_TURNS_PER_MINUTE", 20, low=1),
+        instance_id=_instance_id(_opt(env, "FACEPLATE_INSTANCE_ID")),
+        shutdown_grace_s=_float(env, "FACEPLATE_SHUTDOWN_GRACE_S", 30.0),
+        turn_lease_s=_float(env, "FACEPLATE_TURN_LEASE_S", 15.0),
         log_format=(
             "json"
             if _choice(env, "FACEPLATE_LOG_FORMAT", "text", ("text", "json")) == "json"

@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from faceplate.services.mcp_configs import McpConfigs
     from faceplate.services.mcp_oauth import McpOAuth
     from faceplate.services.models import Models
-    from faceplate.services.recovery import TurnRecovery
     from faceplate.services.usage import Usage
     from faceplate.services.users import Users
     from faceplate.settings import Settings
@@ -43,7 +42,6 @@ class AppState:
     mcp_oauth: McpOAuth
     oauth: OAuthFlow
     health: Health
-    recovery: TurnRecovery
     sessions: McpSessionManager
     turns: TurnRegistry
     model: ChatModel

@@ -277,3 +277,45 @@ class RegisteredClient(msgspec.Struct, frozen=True, kw_only=True):
     client_secret: str | None
     auth_method: ClientAuth
     secret_expires_at: datetime | None
+
+
+# --- turns (sql/turns) ------------------------------------------------------------------------
+
+TurnRowStatus = Literal["running", "completed", "cancelled", "failed", "interrupted"]
+
+
+class TurnFence(msgspec.Struct, frozen=True, kw_only=True):
+    """A turn's claim: every write the turn makes names it, and fails once it is taken over."""
+
+    id: UUID
+    epoch: int
+
+
+class TurnCounts(msgspec.Struct, frozen=True, kw_only=True):
+    busy: bool
+    running: int
+    recent: int
+    window_frees_in_s: float
+
+
+class RunningTurn(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    instance_id: str
+    epoch: int
+
+
+class TakenTurn(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    conversation_id: UUID
+    user_id: UUID
+    epoch: int
+    previous_instance_id: str
+
+    @property
+    def fence(self) -> TurnFence:
+        return TurnFence(id=self.id, epoch=self.epoch)
+
+
+class UnansweredCalls(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    tool_calls: list[ToolCall]

@@ -19,6 +19,7 @@ LAYERS: dict[str, int] = {
     "web": 5,
     "state": 5,
     "services": 4,
+    "relay": 4,
     "turns": 3,
     "mcp_client": 2,
     "agents": 2,

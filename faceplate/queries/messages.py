@@ -17,7 +17,6 @@ _LIST: Final = QUERIES["list_messages"].text
 _HISTORY: Final = QUERIES["list_history"].text
 _UPDATE_CONTENT: Final = QUERIES["update_message_content"].text
 _FINISH: Final = QUERIES["finish_message"].text
-_INTERRUPT: Final = QUERIES["mark_streaming_interrupted"].text
 
 
 async def create_message(
@@ -35,9 +34,12 @@ async def create_message(
     new_branch: bool = False,
     parent_id: UUID | None = None,
     model: str | None = None,
+    turn_id: UUID | None = None,
+    epoch: int | None = None,
 ) -> Message | None:
-    """sql/messages/create_message.sql; None when the conversation is not the user's, or the
-    parent not one of its messages. Without `new_branch` it continues the active leaf."""
+    """sql/messages/create_message.sql; None when the conversation is not the user's, the
+    parent not one of its messages, or when the writing turn (`turn_id` at `epoch`) no longer
+    holds the conversation. Without `new_branch` it continues the active leaf."""
     row = await conn.fetchrow(
         _CREATE,
         user_id,
@@ -52,6 +54,8 @@ async def create_message(
         new_branch,
         parent_id,
         model,
+        turn_id,
+        epoch,
     )
     return None if row is None else msgspec.convert(dict(row), Message)
 
@@ -78,10 +82,20 @@ async def list_history(
 
 
 async def update_message_content(
-    conn: Conn, *, user_id: UUID, message_id: UUID, content: str
+    conn: Conn,
+    *,
+    user_id: UUID,
+    message_id: UUID,
+    content: str,
+    turn_id: UUID | None = None,
+    epoch: int | None = None,
 ) -> int:
     """sql/messages/update_message_content.sql"""
-    return rowcount(await conn.execute(_UPDATE_CONTENT, user_id, message_id, without_nul(content)))
+    return rowcount(
+        await conn.execute(
+            _UPDATE_CONTENT, user_id, message_id, without_nul(content), turn_id, epoch
+        )
+    )
 
 
 async def finish_message(
@@ -93,14 +107,19 @@ async def finish_message(
     tool_calls: Sequence[ToolCall] | None,
     finish_reason: FinishReason,
     usage: TokenUsage | None = None,
+    turn_id: UUID | None = None,
+    epoch: int | None = None,
 ) -> Message | None:
     """sql/messages/finish_message.sql"""
     row = await conn.fetchrow(
-        _FINISH, user_id, message_id, without_nul(content), tool_calls, finish_reason, usage
+        _FINISH,
+        user_id,
+        message_id,
+        without_nul(content),
+        tool_calls,
+        finish_reason,
+        usage,
+        turn_id,
+        epoch,
     )
     return None if row is None else msgspec.convert(dict(row), Message)
-
-
-async def mark_streaming_interrupted(conn: Conn) -> int:
-    """sql/messages/mark_streaming_interrupted.sql"""
-    return rowcount(await conn.execute(_INTERRUPT))

@@ -12,7 +12,7 @@ import msgspec
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
 from faceplate.auth import InvalidToken, bearer_token
-from faceplate.errors import NotFound, Unavailable
+from faceplate.errors import NotFound, RateLimited, Unavailable
 from faceplate.logs import security
 from faceplate.routes.ws_auth import Close as _Close
 from faceplate.routes.ws_auth import SocketAuth
@@ -126,7 +126,7 @@ class ConversationSocket:
     async def run(self) -> CloseCode | None:
         """Join the conversation and talk until one side ends; the close code to send, or None
         when the client left. Leaving unsubscribes the socket; its conversation's turn goes on."""
-        self._turns.join(self.conversation_id, self.outbox)
+        await self._turns.join(self.conversation_id, self.outbox)
         self.auth.watch(lambda: self.outbox.close(CloseCode.BAD_AUTH))
         try:
             return await self._converse()
@@ -139,8 +139,9 @@ class ConversationSocket:
         return self.auth.user
 
     async def on_frame(self, data: str | bytes) -> None:
-        """Act on one client frame; every answer goes through the outbox. Only an `auth` frame
-        waits (for its token's check), so later frames are judged by the token it brings."""
+        """Act on one client frame; every answer goes through the outbox. A frame is acted on
+        before the next is read: an `auth` frame waits for its token's check (later frames are
+        judged by the token it brings), a `user_message` for its turn's claim."""
         outbox = self.outbox
         match decode(data):
             case str() as problem:
@@ -154,13 +155,15 @@ class ConversationSocket:
                 if self.auth.expired():
                     raise _Close(CloseCode.BAD_AUTH)
                 try:
-                    self._turns.start(self.user, self.conversation_id, content)
+                    await self._turns.start(self.user, self.conversation_id, content)
                 except TurnInProgress as e:
                     outbox.offer(f.error("turn_in_progress", e.message))
+                except RateLimited as e:
+                    outbox.offer(f.error("rate_limited", e.message, retry_after_s=e.retry_after_s))
                 except Unavailable as e:
                     outbox.offer(f.error("unavailable", e.message))
             case f.CancelFrame():
-                self._turns.cancel(self.conversation_id)
+                await self._turns.cancel(self.conversation_id)
             case f.PingFrame():
                 outbox.offer(f.PONG)
             case f.AuthFrame(token=token):

@@ -160,4 +160,7 @@ class TurnChannel:
         return self.seq
 
     def _publish(self, frame: f.ServerFrame) -> None:
-        self._fanout.publish(self.conversation_id, f.encode(frame))
+        # The user's message, before turn_start, goes with seq 0.
+        self._fanout.publish(
+            self.conversation_id, f.encode(frame), turn_id=self.turn_id, seq=self.seq
+        )

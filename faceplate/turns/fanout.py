@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable
-from typing import Protocol
+from typing import Literal, Protocol
 from uuid import UUID
 
-from faceplate.turns.frames import CloseCode
+from faceplate.turns.frames import CloseCode, ReadyFrame, ReadyTurn, TextDeltaFrame, encode
 
 
 class Outbox:
@@ -81,14 +81,62 @@ class Outbox:
         return len(self._frames)
 
 
+Snapshot = tuple[ReadyTurn, TextDeltaFrame | None]
+"""A running turn as a joining socket needs it: `ready.turn`, then its text so far (if any)."""
+
+
+class TurnsHere(Protocol):
+    """The turns running in this instance, as a fan-out sees them (the registry)."""
+
+    def snapshot(self, conversation_id: UUID) -> Snapshot | None:
+        """The conversation's turn running here, if one is."""
+        ...
+
+    def stop_here(self, conversation_id: UUID, reason: Literal["cancelled", "deleted"]) -> bool:
+        """Stop the conversation's turn if it runs here; False if none does."""
+        ...
+
+    async def wait(self, conversation_id: UUID) -> None:
+        """Until the conversation's turn running here, if any, has ended."""
+        ...
+
+
 class Fanout(Protocol):
-    """Where a conversation's frames go; `publish` never waits, so sockets never slow a turn."""
+    """Where a conversation's frames go; `publish` never waits, so sockets never slow a turn.
 
-    def subscribe(self, conversation_id: UUID, outbox: Outbox) -> None: ...
+    The turn registry binds itself first; `begin`, `publish` and `end` are the frames of
+    turns running here, `join` and `leave` the sockets.
+    """
 
-    def unsubscribe(self, conversation_id: UUID, outbox: Outbox) -> None: ...
+    def bind(self, turns: TurnsHere) -> None: ...
 
-    def publish(self, conversation_id: UUID, frame: str) -> None: ...
+    async def join(self, conversation_id: UUID, outbox: Outbox) -> None:
+        """Queue `ready` (and a running turn's text so far) for a socket and subscribe it, so
+        that it misses and repeats no frame."""
+        ...
+
+    def leave(self, conversation_id: UUID, outbox: Outbox) -> None: ...
+
+    async def begin(self, conversation_id: UUID, turn_id: UUID) -> None:
+        """A turn of this instance is about to send its first frame."""
+        ...
+
+    def publish(
+        self, conversation_id: UUID, frame: str, *, turn_id: UUID | None = None, seq: int = 0
+    ) -> None: ...
+
+    def end(self, conversation_id: UUID, turn_id: UUID) -> None:
+        """The turn of this instance has sent its turn_end."""
+        ...
+
+    def interrupted(self, conversation_id: UUID, turn_id: UUID) -> None:
+        """This instance ended a dead instance's turn: its sockets get that turn's turn_end."""
+        ...
+
+    async def cancel_elsewhere(self, conversation_id: UUID) -> bool:
+        """Ask the instance running the conversation's turn (not this one) to stop it; False
+        if no other instance runs one."""
+        ...
 
     def close(self, conversation_id: UUID, code: CloseCode) -> None:
         """Close every socket of the conversation after its queued frames (it was deleted)."""
@@ -100,6 +148,34 @@ class LocalFanout:
 
     def __init__(self) -> None:
         self._subscribers: dict[UUID, dict[Outbox, None]] = {}
+        self._turns: TurnsHere | None = None
+
+    def bind(self, turns: TurnsHere) -> None:
+        self._turns = turns
+
+    async def join(self, conversation_id: UUID, outbox: Outbox) -> None:
+        # No await: the snapshot and the subscription are one step of the event loop.
+        snapshot = None if self._turns is None else self._turns.snapshot(conversation_id)
+        turn, catch_up = (None, None) if snapshot is None else snapshot
+        outbox.offer(encode(ReadyFrame(conversation_id=conversation_id, turn=turn)))
+        if catch_up is not None:
+            outbox.offer(encode(catch_up))
+        self.subscribe(conversation_id, outbox)
+
+    def leave(self, conversation_id: UUID, outbox: Outbox) -> None:
+        self.unsubscribe(conversation_id, outbox)
+
+    async def begin(self, conversation_id: UUID, turn_id: UUID) -> None:
+        return None
+
+    def end(self, conversation_id: UUID, turn_id: UUID) -> None:
+        return None
+
+    def interrupted(self, conversation_id: UUID, turn_id: UUID) -> None:
+        return None  # one instance: its own turns are never another's to end
+
+    async def cancel_elsewhere(self, conversation_id: UUID) -> bool:
+        return False
 
     def subscribe(self, conversation_id: UUID, outbox: Outbox) -> None:
         self._subscribers.setdefault(conversation_id, {})[outbox] = None
@@ -112,7 +188,9 @@ class LocalFanout:
         if not subscribers:
             del self._subscribers[conversation_id]
 
-    def publish(self, conversation_id: UUID, frame: str) -> None:
+    def publish(
+        self, conversation_id: UUID, frame: str, *, turn_id: UUID | None = None, seq: int = 0
+    ) -> None:
         subscribers = self._subscribers.get(conversation_id)
         if not subscribers:
             return
@@ -123,6 +201,11 @@ class LocalFanout:
     def close(self, conversation_id: UUID, code: CloseCode) -> None:
         for outbox in self._subscribers.pop(conversation_id, {}):
             outbox.close(code)
+
+    def close_all(self, code: CloseCode) -> None:
+        """Close every socket after its queued frames (the instance is stopping)."""
+        for conversation_id in list(self._subscribers):
+            self.close(conversation_id, code)
 
     def subscribers(self, conversation_id: UUID) -> int:
         """How many sockets are subscribed to the conversation."""

@@ -107,9 +107,12 @@ class PongFrame(msgspec.Struct, frozen=True, tag_field="type", tag="pong"):
     pass
 
 
-class ErrorFrame(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag="error"):
+class ErrorFrame(
+    msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag="error", omit_defaults=True
+):
     code: str
     message: str
+    retry_after_s: int | None = None  # with `rate_limited`: whole seconds until one would pass
 
 
 class MessageFrame(
@@ -197,9 +200,9 @@ def encode(frame: ServerFrame) -> str:
     return _ENCODER.encode(frame).decode()
 
 
-def error(code: str, message: str) -> str:
+def error(code: str, message: str, *, retry_after_s: int | None = None) -> str:
     """An encoded `error` frame."""
-    return encode(ErrorFrame(code=code, message=message))
+    return encode(ErrorFrame(code=code, message=message, retry_after_s=retry_after_s))
 
 
 PONG: Final = encode(PongFrame())

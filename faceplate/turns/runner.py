@@ -17,8 +17,18 @@ from faceplate.errors import Unavailable
 from faceplate.mcp_client.catalog import ToolSource
 from faceplate.mcp_client.results import error_result
 from faceplate.queries import messages as q
+from faceplate.queries.conversations import get_conversation
 from faceplate.settings import Settings
-from faceplate.structs import FinishReason, Message, Role, ToolCall, ToolResult, User
+from faceplate.structs import (
+    FinishReason,
+    Message,
+    Role,
+    ToolCall,
+    ToolResult,
+    TurnFence,
+    TurnRowStatus,
+    User,
+)
 from faceplate.turns.channel import TurnChannel
 from faceplate.turns.frames import TurnError, TurnStatus
 from faceplate.turns.history import title_of, within_context
@@ -29,8 +39,13 @@ from faceplate.turns.writer import StreamWriter
 _log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
-StopReason = Literal["cancelled", "deleted", "shutdown"]
+StopReason = Literal["cancelled", "deleted", "shutdown", "lost"]
+Release = Callable[[TurnRowStatus], Awaitable[None]]
+"""Ends the turn's row with its status (before turn_end goes out); never raises."""
 _SHUTDOWN: Final = TurnError(code="interrupted", message="the server stopped during the turn")
+_LOST: Final = TurnError(
+    code="interrupted", message="the turn's instance lost its lease; another instance ended it"
+)
 _DELETED: Final = TurnError(code="not_found", message="conversation not found")
 _MODEL_FAILED: Final = "the model failed before this call ran"
 
@@ -62,7 +77,8 @@ class _Stopped(Exception):
 
 
 class _ConversationDeleted(Exception):
-    """The conversation was deleted under the turn."""
+    """A write of the turn stored nothing: the conversation was deleted under the turn, or
+    (when it still exists) another instance took the turn over."""
 
 
 class TurnRunner:
@@ -84,6 +100,8 @@ class TurnRunner:
         conversation_id: UUID,
         content: str,
         channel: TurnChannel,
+        fence: TurnFence,
+        release: Release,
         watch: TurnWatch = UNWATCHED,
     ) -> None:
         self._db = db
@@ -94,10 +112,16 @@ class TurnRunner:
         self._conversation_id = conversation_id
         self._content = content
         self.channel = channel
+        self.fence = fence
+        self._release = release
         self._watch = watch
         self._stop: StopReason | None = None
         self._current: asyncio.Future[Any] | None = None
         self._writer: StreamWriter | None = None
+
+    @property
+    def user_id(self) -> UUID:
+        return self._user.id
 
     def stop(self, reason: StopReason) -> None:
         """End the turn as soon as possible, storing what it produced so far."""
@@ -107,40 +131,64 @@ class TurnRunner:
             self._current.cancel()
 
     async def run(self) -> None:
-        """The whole turn; always ends with turn_end, and raises only when itself cancelled."""
+        """The whole turn; always ends with turn_end, its row ended first (so that a message
+        sent in answer to turn_end starts the next turn), and raises only when cancelled."""
         try:
-            await self._turn()
-            self._end("completed")
-        except _Stopped as e:
-            self._started()
-            if e.reason == "shutdown":
-                self._end("failed", _SHUTDOWN)
-            else:
-                self._end("cancelled")
-        except _ConversationDeleted:
-            if self._started():  # deleted before the turn could begin
-                self._end("failed", _DELETED)
-            else:
-                self._end("cancelled")
-        except LLMError as e:
-            _log.warning("turn in conversation %s: %s", self._conversation_id, e)
-            self._watch.model_error(e.code)
-            self._started()
-            self._end("failed", TurnError(code=e.code, message=str(e)))
-        except (Unavailable, *STALE) as e:
-            _log.warning("turn in conversation %s: database away: %r", self._conversation_id, e)
-            self._started()
-            self._end("failed", TurnError(code="unavailable", message="database unavailable"))
-        except Exception:  # the task's boundary: report the fault to the sockets, not to nobody
-            _log.exception("turn in conversation %s failed", self._conversation_id)
-            self._started()
-            self._end("failed", TurnError(code="internal_error", message="internal error"))
+            status, error, row = await self._ended()
         except asyncio.CancelledError:
             if self._writer is not None:
                 await self._writer.abandon()
             self._started()
             self._end("failed", _SHUTDOWN)
             raise
+        if row is not None:
+            await self._release(row)
+        self._end(status, error)
+
+    async def _ended(self) -> tuple[TurnStatus, TurnError | None, TurnRowStatus | None]:
+        """How the turn ended: its turn_end status and error, and its row's status (None when
+        the row is no longer this turn's to end)."""
+        try:
+            await self._turn()
+            return "completed", None, "completed"
+        except _Stopped as e:
+            self._started()
+            if e.reason == "shutdown":
+                return "failed", _SHUTDOWN, "interrupted"
+            if e.reason == "lost":
+                return "failed", _LOST, None
+            return "cancelled", None, "cancelled"
+        except _ConversationDeleted:
+            began = self._started()
+            if self._stop == "lost" or await self._still_there():
+                return "failed", _LOST, None
+            # Deleted before the turn could begin: it failed; deleted during it: cancelled.
+            return ("failed", _DELETED, None) if began else ("cancelled", None, None)
+        except LLMError as e:
+            _log.warning("turn in conversation %s: %s", self._conversation_id, e)
+            self._watch.model_error(e.code)
+            self._started()
+            return "failed", TurnError(code=e.code, message=str(e)), "failed"
+        except (Unavailable, *STALE) as e:
+            _log.warning("turn in conversation %s: database away: %r", self._conversation_id, e)
+            self._started()
+            error = TurnError(code="unavailable", message="database unavailable")
+            return "failed", error, "failed"
+        except Exception:  # the task's boundary: report the fault to the sockets, not to nobody
+            _log.exception("turn in conversation %s failed", self._conversation_id)
+            self._started()
+            return "failed", TurnError(code="internal_error", message="internal error"), "failed"
+
+    async def _still_there(self) -> bool:
+        """Whether the conversation exists (a write failed: deleted, or the turn taken over)."""
+        try:
+            async with self._db.connection() as conn:
+                found = await get_conversation(
+                    conn, user_id=self._user.id, conversation_id=self._conversation_id
+                )
+        except (Unavailable, *STALE):
+            return False
+        return found is not None
 
     def _end(self, status: TurnStatus, error: TurnError | None = None) -> None:
         self.channel.end(status, error)
@@ -193,13 +241,14 @@ class TurnRunner:
             conversation_id=self._conversation_id,
             message_id=uuid7(),
             interval_s=self._config.write_interval_s,
+            fence=self.fence,
         )
         self._writer = writer
         calls: list[ToolCall] = []
         try:
             reason = await self._interruptible(lambda: self._stream(writer, calls, history, specs))
         except _Stopped as e:
-            stopped: FinishReason = "interrupted" if e.reason == "shutdown" else "cancelled"
+            stopped: FinishReason = "cancelled" if e.reason == "cancelled" else "interrupted"
             await self._store_partial(writer, calls, stopped, CANCELLED)
             raise
         except Exception:
@@ -323,6 +372,8 @@ class TurnRunner:
                 content=content,
                 tool_results=tool_results,
                 title_if_untitled=title_if_untitled,
+                turn_id=self.fence.id,
+                epoch=self.fence.epoch,
             )
         if stored is None:
             raise _ConversationDeleted

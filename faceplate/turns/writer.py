@@ -13,13 +13,14 @@ import asyncpg
 from faceplate.db import STALE, Conn, Database
 from faceplate.errors import Unavailable
 from faceplate.queries import messages as q
-from faceplate.structs import FinishReason, Message, ToolCall
+from faceplate.structs import FinishReason, Message, ToolCall, TurnFence
 
 _log = logging.getLogger(__name__)
 
 
 class StreamWriter:
-    """One assistant message: created at its first text, its content written at most once per
+    """One assistant message of the turn `fence` names (every write checks it still holds the
+    conversation): created at its first text, its content written at most once per
     `interval_s` while it streams, then finished with its finish_reason.
 
     The writes run in a task of their own, so the model's stream is never held up by the
@@ -35,8 +36,10 @@ class StreamWriter:
         conversation_id: UUID,
         message_id: UUID,
         interval_s: float = 1.0,
+        fence: TurnFence,
     ) -> None:
         self._db = db
+        self._fence = fence
         self._user_id = user_id
         self._conversation_id = conversation_id
         self.message_id = message_id
@@ -82,6 +85,8 @@ class StreamWriter:
                     content=self.text,
                     tool_calls=tool_calls or None,
                     finish_reason=reason,
+                    turn_id=self._fence.id,
+                    epoch=self._fence.epoch,
                 )
             else:
                 stored = await self._create(conn, tool_calls or None, reason)
@@ -125,6 +130,8 @@ class StreamWriter:
             content=self.text,
             tool_calls=tool_calls,
             finish_reason=finish_reason,
+            turn_id=self._fence.id,
+            epoch=self._fence.epoch,
         )
 
     async def _write(self) -> None:
@@ -132,7 +139,12 @@ class StreamWriter:
             async with self._db.connection() as conn:
                 if self.created:
                     await q.update_message_content(
-                        conn, user_id=self._user_id, message_id=self.message_id, content=self.text
+                        conn,
+                        user_id=self._user_id,
+                        message_id=self.message_id,
+                        content=self.text,
+                        turn_id=self._fence.id,
+                        epoch=self._fence.epoch,
                     )
                     return
                 stored = await self._create(conn)

@@ -13,17 +13,27 @@
 -- $10 new_branch :: bool  (true: the message hangs under parent_id; false: under the active leaf)
 -- $11 parent_id :: uuid  (with new_branch: the parent, null for a new root)
 -- $12 model :: varchar  (assistant messages: the model writing it)
+-- $13 turn_id :: uuid  (the turn writing it; null only outside a turn, e.g. seeding)
+-- $14 epoch :: int4  (the turn's epoch: nothing is written once another instance took it over)
 -- returns: id uuid, conversation_id uuid, parent_id uuid, sibling_ids uuid[], role varchar, content text, tool_calls jsonb, tool_results jsonb, finish_reason varchar, model varchar, usage jsonb, created_at timestamptz
 -- Nothing is inserted when the conversation is not the user's, or when the parent is not one
 -- of its messages: the CTEs yield no row. The conversation row is locked first, so the active
 -- leaf read is the one replaced. sibling_ids: the parent's children, oldest first (from
 -- messages_conversation_parent_idx), then this message, which the subquery cannot see yet.
+-- Nor when the writing turn no longer runs at this epoch: FOR SHARE holds a takeover (which
+-- updates the turn's row) until this write commits, and a write after a takeover sees the new
+-- epoch.
 WITH owned AS (
     SELECT c.id,
            CASE WHEN $10 THEN $11::uuid ELSE c.active_message_id END AS parent_id
     FROM faceplate.conversations AS c
     WHERE c.id = $2
       AND c.user_id = $1
+      AND ($13::uuid IS NULL OR EXISTS (
+          SELECT 1 FROM faceplate.turns AS t
+          WHERE t.id = $13 AND t.epoch = $14 AND t.status = 'running' AND t.conversation_id = $2
+          FOR SHARE
+      ))
     FOR UPDATE
 ),
 placed AS (

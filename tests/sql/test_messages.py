@@ -15,7 +15,6 @@ from faceplate.queries.messages import (
     finish_message,
     list_history,
     list_messages,
-    mark_streaming_interrupted,
     update_message_content,
 )
 from faceplate.structs import (
@@ -482,40 +481,3 @@ async def test_finish_of_a_user_message_does_nothing(db: Database) -> None:
             finish_reason="stop",
         )
     assert finished is None
-
-
-async def test_mark_streaming_interrupted_marks_only_streaming_assistant_messages(
-    db: Database,
-) -> None:
-    async with db.connection() as conn:
-        user = await make_user(conn)
-        conversation = await make_conversation(conn, user.id)
-        await make_message(conn, user.id, conversation.id, role="user")
-        first = await make_message(conn, user.id, conversation.id, role="assistant")
-        await make_message(conn, user.id, conversation.id, role="assistant", finish_reason="stop")
-        await make_message(conn, user.id, conversation.id, role="tool")
-        await make_message(conn, user.id, conversation.id, role="system")
-        second = await make_message(conn, user.id, conversation.id, role="assistant")
-        marked = await mark_streaming_interrupted(conn)
-        history = await list_history(conn, user_id=user.id, conversation_id=conversation.id)
-    assert marked == 2
-    assert [(m.role, m.finish_reason) for m in history] == [
-        ("user", None),
-        ("assistant", "interrupted"),
-        ("assistant", "stop"),
-        ("tool", None),
-        ("system", None),
-        ("assistant", "interrupted"),
-    ]
-    assert {m.id for m in history if m.finish_reason == "interrupted"} == {first.id, second.id}
-
-
-async def test_mark_streaming_interrupted_twice_marks_nothing_the_second_time(
-    db: Database,
-) -> None:
-    async with db.connection() as conn:
-        user = await make_user(conn)
-        conversation = await make_conversation(conn, user.id)
-        await make_message(conn, user.id, conversation.id, role="assistant")
-        assert await mark_streaming_interrupted(conn) == 1
-        assert await mark_streaming_interrupted(conn) == 0

@@ -125,9 +125,25 @@ async def _load(conn: Conn) -> Loaded:
         " (VALUES ('small'), ('large')) AS m (model)",
         users,
     )
+    # One ended turn per conversation, a few still running (each on its own instance).
+    await conn.execute(
+        "INSERT INTO faceplate.turns (id, conversation_id, user_id, instance_id, status,"
+        " started_at, ended_at, lease_expires_at)"
+        " SELECT gen_random_uuid(), c.id, c.user_id, 'i-' || (row_number() OVER () % 7),"
+        " 'completed', c.updated_at, c.updated_at, c.updated_at"
+        " FROM faceplate.conversations AS c"
+    )
+    await conn.execute(
+        "INSERT INTO faceplate.turns (id, conversation_id, user_id, instance_id,"
+        " lease_expires_at)"
+        " SELECT gen_random_uuid(), c.id, c.user_id, 'i-live-' || c.id::text,"
+        " now() + interval '15 seconds'"
+        " FROM unnest($1::uuid[]) AS u (id) JOIN faceplate.conversations AS c ON c.id = u.id",
+        conversation_ids[1 :: len(conversation_ids) // 20],
+    )
     await conn.execute(
         "ANALYZE faceplate.users, faceplate.conversations, faceplate.messages,"
-        " faceplate.token_usage"
+        " faceplate.token_usage, faceplate.turns"
     )
     # Keysets in the middle of the first user's conversations and of its first conversation.
     mid_message, mid_conversation = _MESSAGES_PER_CONVERSATION // 2, _CONVERSATIONS_PER_USER // 2
@@ -178,6 +194,26 @@ HOT: Final = [
     pytest.param(
         Hot("list_messages", "messages_pkey", lambda d: (d.user_id, d.conversation_id, None, 51)),
         id="list_messages-first-page",
+    ),
+    pytest.param(
+        Hot(
+            "renew_turn_leases",
+            "turns_instance_running_idx",
+            lambda d: ("i-live-x", 15.0, [d.conversation_id]),
+        ),
+        id="renew_turn_leases",
+    ),
+    pytest.param(
+        Hot("take_over_turns", "turns_lease_idx", lambda d: ("i-x", 15.0, 50)),
+        id="take_over_turns",
+    ),
+    pytest.param(
+        Hot("count_user_turns", "turns_user_started_idx", lambda d: (d.user_id, d.conversation_id)),
+        id="count_user_turns",
+    ),
+    pytest.param(
+        Hot("get_running_turn", "turns_one_running_idx", lambda d: (d.conversation_id,)),
+        id="get_running_turn",
     ),
     pytest.param(
         Hot(
@@ -232,10 +268,6 @@ HOT: Final = [
     pytest.param(
         Hot("count_tokens_today", "token_usage_pkey", lambda d: (d.user_id,)),
         id="count_tokens_today",
-    ),
-    pytest.param(
-        Hot("mark_streaming_interrupted", "messages_streaming_idx", lambda d: ()),
-        id="mark_streaming_interrupted",
     ),
 ]
 

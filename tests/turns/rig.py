@@ -18,6 +18,7 @@ from faceplate.queries.conversations import create_conversation
 from faceplate.queries.users import upsert_user
 from faceplate.structs import Message, TextBlock, ToolCall, ToolResult, User
 from faceplate.turns.fanout import Outbox
+from faceplate.turns.leases import TurnLeases, TurnLimits
 from faceplate.turns.registry import TurnRegistry
 from faceplate.turns.runner import TurnConfig
 from tests.turns.helpers import Frame, parse
@@ -79,12 +80,40 @@ class Toolbox:
         )
 
 
-async def owner(db: Database) -> tuple[User, UUID]:
+async def owner(db: Database, name: str = "ada") -> tuple[User, UUID]:
     """A user and one of their conversations."""
     async with db.connection() as conn:
-        user = await upsert_user(conn, id=uuid7(), subject_id="sub-ada", email="ada@example.com")
+        user = await upsert_user(
+            conn, id=uuid7(), subject_id=f"sub-{name}", email=f"{name}@example.com"
+        )
         conversation = await create_conversation(conn, id=uuid7(), user_id=user.id, title=None)
     return user, conversation.id
+
+
+async def another_conversation(db: Database, user: User) -> UUID:
+    async with db.connection() as conn:
+        conversation = await create_conversation(conn, id=uuid7(), user_id=user.id, title=None)
+    return conversation.id
+
+
+async def expire_leases(db: Database) -> None:
+    """Every running turn's lease runs out now, as if its instance had stopped renewing."""
+    async with db.connection() as conn:
+        await conn.execute(
+            "UPDATE faceplate.turns SET lease_expires_at = now() - interval '1 second' "
+            "WHERE status = 'running'"
+        )
+
+
+async def turn_rows(db: Database, conversation_id: UUID) -> list[tuple[str, str, int]]:
+    """(status, instance_id, epoch) of the conversation's turns, oldest first."""
+    async with db.connection() as conn:
+        rows = await conn.fetch(
+            "SELECT status, instance_id, epoch FROM faceplate.turns "
+            "WHERE conversation_id = $1 ORDER BY started_at, id",
+            conversation_id,
+        )
+    return [(r["status"], r["instance_id"], r["epoch"]) for r in rows]
 
 
 def registry(
@@ -95,6 +124,9 @@ def registry(
     max_tool_rounds: int = 8,
     tool_timeout_s: float = 10.0,
     write_interval_s: float = 1.0,
+    instance_id: str | None = None,
+    lease_s: float = 15.0,
+    limits: TurnLimits | None = None,
 ) -> TurnRegistry:
     async def tools_for(user: User) -> ToolSource:
         return tools
@@ -105,7 +137,8 @@ def registry(
         tool_timeout_s=tool_timeout_s,
         write_interval_s=write_interval_s,
     )
-    return TurnRegistry(db=db, model=model, tools=tools_for, config=config)
+    leases = TurnLeases(db, instance_id=instance_id, lease_s=lease_s, limits=limits)
+    return TurnRegistry(db=db, model=model, tools=tools_for, config=config, leases=leases)
 
 
 def outbox(max_frames: int = 100_000, max_chars: int = 100_000_000) -> Outbox:

@@ -33,9 +33,9 @@ async def test_a_socket_too_far_behind_is_dropped_while_the_turn_goes_on(
     user, conversation = await owner(db)
     turns = registry(db, openai_model, Toolbox())
     slow, fast = outbox(max_frames=4), outbox()
-    turns.join(conversation, slow)  # never drained: a client that stopped reading
-    turns.join(conversation, fast)
-    turns.start(user, conversation, "go")
+    await turns.join(conversation, slow)  # never drained: a client that stopped reading
+    await turns.join(conversation, fast)
+    await turns.start(user, conversation, "go")
     await turns.wait(conversation)
     assert (slow.code, len(slow)) == (CloseCode.TOO_SLOW, 0)
     assert cast(LocalFanout, turns.fanout).subscribers(conversation) == 1
@@ -53,10 +53,10 @@ async def test_one_turn_at_a_time_per_conversation(
     llm.reply_text(["a", "b"])
     user, conversation = await owner(db)
     turns = registry(db, openai_model, Toolbox())
-    turn_id = turns.start(user, conversation, "one")
+    turn_id = await turns.start(user, conversation, "one")
     assert turns.running(conversation) == turn_id
     with pytest.raises(TurnInProgress):
-        turns.start(user, conversation, "two")
+        await turns.start(user, conversation, "two")
     await turns.wait(conversation)
     assert turns.running(conversation) is None
 
@@ -68,8 +68,8 @@ async def test_shutdown_stores_the_partial_text_as_interrupted(
     user, conversation = await owner(db)
     turns = registry(db, openai_model, Toolbox())
     box = outbox()
-    turns.join(conversation, box)
-    turns.start(user, conversation, "go")
+    await turns.join(conversation, box)
+    await turns.start(user, conversation, "go")
     frames = await until_type(box, "text_delta")
     await turns.aclose()
     frames += drain(box)
@@ -85,17 +85,17 @@ async def test_shutdown_stores_the_partial_text_as_interrupted(
     stored = await history(db, user, conversation)
     assert stored[-1].finish_reason == "interrupted"
     with pytest.raises(Unavailable):
-        turns.start(user, conversation, "after shutdown")
+        await turns.start(user, conversation, "after shutdown")
 
 
 async def test_a_socket_joining_while_a_tool_runs_gets_no_catch_up(db: Database) -> None:
     user, conversation = await owner(db)
     tools = Toolbox()
     turns = registry(db, EchoModel(), tools)
-    turns.start(user, conversation, "/call hold")
+    await turns.start(user, conversation, "/call hold")
     await tools.held.wait()
     late = outbox()
-    turns.join(conversation, late)
+    await turns.join(conversation, late)
     tools.release.set()
     await turns.wait(conversation)
     frames = drain(late)

@@ -33,8 +33,8 @@ async def test_the_echo_model_calls_a_tool_and_answers_with_its_result(db: Datab
     tools = Toolbox()
     turns = registry(db, EchoModel(), tools)
     box = outbox()
-    turns.join(conversation, box)
-    turns.start(user, conversation, '/call add {"a": 2, "b": 3}')
+    await turns.join(conversation, box)
+    await turns.start(user, conversation, '/call add {"a": 2, "b": 3}')
     await turns.wait(conversation)
     frames = drain(box)
     assert types(frames) == [
@@ -74,8 +74,8 @@ async def test_a_tool_not_offered_gets_an_error_result(db: Database) -> None:
     tools = Toolbox()
     turns = registry(db, EchoModel(), tools)
     box = outbox()
-    turns.join(conversation, box)
-    turns.start(user, conversation, "/call nope {}")
+    await turns.join(conversation, box)
+    await turns.start(user, conversation, "/call nope {}")
     await turns.wait(conversation)
     frames = drain(box)
     assert _result_texts(frames) == [(True, "unknown tool nope")]
@@ -87,8 +87,8 @@ async def test_a_tool_past_its_timeout_gets_an_error_result(db: Database) -> Non
     user, conversation = await owner(db)
     turns = registry(db, EchoModel(), Toolbox(), tool_timeout_s=0.2)
     box = outbox()
-    turns.join(conversation, box)
-    turns.start(user, conversation, "/call hold")
+    await turns.join(conversation, box)
+    await turns.start(user, conversation, "/call hold")
     await turns.wait(conversation)
     assert _result_texts(drain(box)) == [(True, "the tool did not answer within 0.2 s")]
 
@@ -104,8 +104,8 @@ async def test_the_calls_of_one_step_run_together_and_answer_in_call_order(
     user, conversation = await owner(db)
     turns = registry(db, openai_model, Toolbox(), tool_timeout_s=5)
     box = outbox()
-    turns.join(conversation, box)
-    turns.start(user, conversation, "go")
+    await turns.join(conversation, box)
+    await turns.start(user, conversation, "go")
     await turns.wait(conversation)
     frames = drain(box)
     assert _result_texts(frames) == [(False, "after add"), (False, "2")]
@@ -129,8 +129,8 @@ async def test_when_tool_rounds_are_used_up_the_model_answers_without_tools(
     user, conversation = await owner(db)
     turns = registry(db, openai_model, Toolbox(), max_tool_rounds=2)
     box = outbox()
-    turns.join(conversation, box)
-    turns.start(user, conversation, "add things")
+    await turns.join(conversation, box)
+    await turns.start(user, conversation, "add things")
     await turns.wait(conversation)
     frames = drain(box)
     assert [len(r.body.get("tools", [])) for r in llm.requests] == [3, 3, 0]
@@ -145,8 +145,8 @@ async def test_a_model_asking_for_tools_when_none_are_offered_gets_error_results
     tools = Toolbox()
     turns = registry(db, EchoModel(), tools, max_tool_rounds=0)
     box = outbox()
-    turns.join(conversation, box)
-    turns.start(user, conversation, '/call add {"a": 1, "b": 1}')
+    await turns.join(conversation, box)
+    await turns.start(user, conversation, '/call add {"a": 1, "b": 1}')
     await turns.wait(conversation)
     frames = drain(box)
     assert _result_texts(frames) == [(True, ROUNDS_USED_UP)]
@@ -161,11 +161,11 @@ async def test_cancel_during_a_tool_stores_a_cancelled_result(db: Database) -> N
     tools = Toolbox()
     turns = registry(db, EchoModel(), tools)
     box = outbox()
-    turns.join(conversation, box)
-    turns.start(user, conversation, "/call hold")
+    await turns.join(conversation, box)
+    await turns.start(user, conversation, "/call hold")
     frames = await until_type(box, "message")  # the assistant step asking for the tool
     await tools.held.wait()
-    assert turns.cancel(conversation)
+    assert await turns.cancel(conversation)
     frames += await until_type(box, "turn_end")
     assert types(frames)[-4:] == ["message", "tool_result", "message", "turn_end"]
     assert _result_texts(frames) == [(True, CANCELLED)]
@@ -186,11 +186,11 @@ async def test_cancel_stops_calls_in_flight_and_keeps_the_finished_ones(
     tools = Toolbox()
     turns = registry(db, openai_model, tools)
     box = outbox()
-    turns.join(conversation, box)
-    turns.start(user, conversation, "go")
+    await turns.join(conversation, box)
+    await turns.start(user, conversation, "go")
     frames = await until_type(box, "tool_result")  # add answered
     await tools.held.wait()
-    turns.cancel(conversation)
+    await turns.cancel(conversation)
     frames += await until_type(box, "turn_end")
     assert _result_texts(frames) == [(False, "2"), (True, CANCELLED)]
     stored = await history(db, user, conversation)

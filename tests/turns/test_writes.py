@@ -48,9 +48,9 @@ async def test_a_2000_delta_turn_writes_the_database_a_few_times(
             await conn.execute(statement)
     turns = registry(db, openai_model, Toolbox())
     box = outbox()
-    turns.join(conversation, box)
+    await turns.join(conversation, box)
     started = time.monotonic()
-    turns.start(user, conversation, "count to 2000")
+    await turns.start(user, conversation, "count to 2000")
     await turns.wait(conversation)
     streamed_s = time.monotonic() - started
     frames = drain(box)
