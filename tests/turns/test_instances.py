@@ -255,3 +255,34 @@ async def _kill_listeners(state: Any) -> None:
             "SELECT pg_terminate_backend(a.pid) FROM pg_stat_activity AS a "
             "WHERE a.query LIKE 'LISTEN%' AND a.datname = current_database()"
         )
+
+
+def test_notifications_per_turn_are_bounded_by_its_frames_not_its_tokens(
+    pair: tuple[TestClient, TestClient, dict[str, str]], llm: ScriptedLLM
+) -> None:
+    a, b, alice = pair
+    tokens = [f"t{i} " for i in range(2000)]
+    llm.reply_text(tokens)
+    conversation = new_conversation(a, alice)
+    quiet = new_conversation(a, alice)  # nobody watches it elsewhere
+    stats = state_of(a).turns.fanout._notifier.stats  # type: ignore[attr-defined]
+    with connect(a, conversation, alice) as on_a, connect(b, conversation, alice) as on_b:
+        _ready(on_a)
+        _ready(on_b)
+        before = stats.messages
+        on_a.send_json({"type": "user_message", "content": "talk"})
+        seen = until(on_b, "turn_end")
+        until(on_a, "turn_end")
+    assert a.portal is not None
+    a.portal.call(state_of(a).turns.fanout._notifier.flush)  # type: ignore[attr-defined]
+    assert text_of(seen) == "".join(tokens)
+    assert stats.messages - before == len(seen) + 1  # each frame once, and the turn's end
+    assert stats.messages - before < len(tokens) / 10
+    llm.reply_text(["alone"])
+    with connect(a, quiet, alice) as ws:
+        _ready(ws)
+        before = stats.messages
+        ws.send_json({"type": "user_message", "content": "hello"})
+        until(ws, "turn_end")
+    a.portal.call(state_of(a).turns.fanout._notifier.flush)  # type: ignore[attr-defined]
+    assert stats.messages == before  # nothing sent for a conversation nobody watches elsewhere
