@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AsyncExitStack
 from typing import Final
 from uuid import UUID
 
 import anyio
 import httpx2
+import mcp_types as types
 from mcp.client import Client
+from mcp.client.session import ClientRequestContext
 
+from faceplate.mcp_client import asking
 from faceplate.mcp_client.bounds import Overflow, watch_connection
 from faceplate.mcp_client.errors import ToolUnavailable
 from faceplate.mcp_client.results import describe_failure
@@ -26,6 +30,10 @@ _log = logging.getLogger(__name__)
 
 _CLOSE_GRACE_S: Final = 5.0
 _CLOSE_WAIT_S: Final = 15.0
+URL_MODE_REFUSED: Final = (
+    "Faceplate does not support URL-mode elicitation yet: the user was not asked"
+)
+NO_ONE_TO_ASK: Final = "no tool call of this client can ask the user now: the user was not asked"
 
 
 class Connection:
@@ -55,8 +63,15 @@ class Connection:
         self._close = asyncio.Event()
         self._connect_scope: anyio.CancelScope | None = None
         self.overflow = Overflow()
+        self._calls: dict[asking.CallContext, None] = {}  # calls in flight that may ask
+        # The runner, and the streams it opens, belong to no call: a question they carry is
+        # routed by the calls in flight, never by the call that happened to open the connection.
+        context = contextvars.copy_context()
+        context.run(asking.CURRENT.set, None)
         self._task = asyncio.create_task(
-            self._run(config, policy, connect_timeout_s), name=f"mcp-session-{config_id}"
+            self._run(config, policy, connect_timeout_s),
+            name=f"mcp-session-{config_id}",
+            context=context,
         )
 
     @property
@@ -95,6 +110,37 @@ class Connection:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
+    @contextlib.contextmanager
+    def calling(self, call: asking.CallContext | None) -> Iterator[None]:
+        """A call in flight on this connection, whom the server's questions may be for."""
+        if call is None:
+            yield
+            return
+        self._calls[call] = None
+        try:
+            yield
+        finally:
+            self._calls.pop(call, None)
+
+    async def _elicit(
+        self, context: ClientRequestContext, params: types.ElicitRequestParams
+    ) -> types.ElicitResult | types.ErrorData:
+        """A server's question: to the user of the call it belongs to (form mode only)."""
+        if isinstance(params, types.ElicitRequestURLParams):
+            _log.info("MCP config %s asked for URL-mode elicitation: declined", self.config_id)
+            return types.ErrorData(code=types.INVALID_REQUEST, message=URL_MODE_REFUSED)
+        call = asking.current()
+        if call not in self._calls:
+            call = next(iter(self._calls)) if len(self._calls) == 1 else None
+        if call is None:
+            _log.info("MCP config %s asked the user with no call to ask for", self.config_id)
+            return types.ErrorData(code=types.INVALID_REQUEST, message=NO_ONE_TO_ASK)
+        with call.paused():
+            answer = await call.asker.elicit(
+                self.config_id, params.message, params.requested_schema
+            )
+        return types.ElicitResult(action=answer.action, content=answer.content)
+
     def _mark_lost(self, reason: str | None) -> None:
         if not self._lost and not self._close.is_set():
             self.lost_reason = reason
@@ -115,7 +161,13 @@ class Connection:
                     scope.cancel()
                 async with AsyncExitStack() as stack:
                     client = await open_client(
-                        stack, self.config_id, config, policy, self._mark_lost, self.auth
+                        stack,
+                        self.config_id,
+                        config,
+                        policy,
+                        self._mark_lost,
+                        self.auth,
+                        elicitation=self._elicit,
                     )
                     scope.deadline = math.inf
                     self._client = client

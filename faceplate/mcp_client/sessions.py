@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import time
@@ -17,6 +18,7 @@ from mcp.client import Client
 from mcp.shared.exceptions import MCPError
 
 from faceplate.agents.base import ToolSpec
+from faceplate.mcp_client import asking
 from faceplate.mcp_client.bounds import watching
 from faceplate.mcp_client.connection import Connection
 from faceplate.mcp_client.errors import ToolError, ToolUnavailable
@@ -174,13 +176,17 @@ class McpSessionManager:
         server needs authorization, `on_authorization_required` is called too.
         """
         started = time.monotonic()
+        asker = asking.current()
+        if asker is not None:
+            started -= asker.waited_s  # only what is waited from now on is taken off
 
         async def call(client: Client) -> types.CallToolResult:
             return await client.call_tool(tool_name, arguments)
 
         try:
             async with asyncio.timeout(timeout_s) as deadline:
-                result = await self._use(user_id, config_id, config, call, idempotent=False)
+                with contextlib.nullcontext() if asker is None else asker.deadline(deadline):
+                    result = await self._use(user_id, config_id, config, call, idempotent=False)
         except TimeoutError as exc:
             expired = deadline.expired()
             message = f"tool timed out after {timeout_s:g} s" if expired else describe_failure(exc)
@@ -193,7 +199,7 @@ class McpSessionManager:
                 _log.warning("MCP tool call failed (config %s)", config_id, exc_info=True)
             message = describe_failure(exc)
         else:
-            duration_ms = _ms_since(started)
+            duration_ms = _ms_since(started, asker)
             return tool_result(
                 result,
                 tool_call_id=tool_call_id,
@@ -201,7 +207,7 @@ class McpSessionManager:
                 duration_ms=duration_ms,
                 max_bytes=self._max_result_bytes,
             )
-        duration_ms = _ms_since(started)
+        duration_ms = _ms_since(started, asker)
         return error_result(
             message, tool_call_id=tool_call_id, name=display_name, duration_ms=duration_ms
         )
@@ -231,7 +237,7 @@ class McpSessionManager:
             connection = self._connection(key, config, oauth)
             connection.in_flight += 1
             try:
-                with watching() as overflow:
+                with watching() as overflow, connection.calling(asking.current()):
                     return await op(await connection.connected())
             except ToolError:
                 await self._check_authorization(connection, key, config)
@@ -380,5 +386,7 @@ def _annotations(tool: types.Tool) -> dict[str, Any] | None:
     return dumped
 
 
-def _ms_since(started: float) -> int:
-    return round((time.monotonic() - started) * 1000)
+def _ms_since(started: float, asker: asking.CallContext | None = None) -> int:
+    """Milliseconds since `started`, less the time the call's user was being asked."""
+    waited = 0.0 if asker is None else asker.waited_s
+    return max(round((time.monotonic() - started - waited) * 1000), 0)

@@ -16,6 +16,7 @@ import mcp_types as types
 import msgspec
 from mcp.client import Client
 from mcp.client._transport import ReadStream, TransportStreams
+from mcp.client.session import ElicitationFnT
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.message import SessionMessage
@@ -49,6 +50,8 @@ async def open_client(
     policy: ConnectPolicy,
     on_lost: OnLost,
     auth: httpx2.Auth | None = None,
+    *,
+    elicitation: ElicitationFnT | None = None,
 ) -> Client:
     """Connect and negotiate; what it opens is pushed on `stack`, exited by the caller's task.
 
@@ -56,10 +59,11 @@ async def open_client(
     once the connection's incoming stream ends: the server went away or the transport broke;
     `reason` says how when the transport knows (a stdio server's exit), else None. `auth` (an
     HTTP or SSE config's OAuth bearer) sees every HTTP request of the connection.
+    `elicitation` answers the server's questions to the user (none: the client offers none).
     """
     transport, reason = await _transport(stack, config_id, config, policy, auth)
     watched = _watched(transport, lambda: on_lost(reason()))
-    client = Client(watched, cache=None, client_info=CLIENT_INFO)
+    client = Client(watched, cache=None, client_info=CLIENT_INFO, elicitation_callback=elicitation)
     await stack.enter_async_context(client)
     return client
 
