@@ -7,6 +7,8 @@ import time
 from typing import Final
 from uuid import UUID
 
+import msgspec
+
 from faceplate.structs import Message, ToolCall, ToolResult
 from faceplate.turns import frames as f
 from faceplate.turns.fanout import Fanout
@@ -45,6 +47,7 @@ class TurnChannel:
         self._pending_id: UUID | None = None
         self._flush_at: asyncio.Handle | None = None
         self._last_flush = 0.0
+        self._asking: dict[str, f.PendingFrame] = {}  # requests the user has not answered
 
     # --- what the runner sends -------------------------------------------------------------------
 
@@ -90,6 +93,19 @@ class TurnChannel:
             )
         )
 
+    def ask(self, frame: f.PendingFrame) -> f.PendingFrame:
+        """An approval or elicitation request (its seq given here), pending until answered."""
+        numbered = msgspec.structs.replace(frame, turn_id=self.turn_id, seq=self._next())
+        self._asking[_key(numbered)] = numbered
+        self._publish(numbered)
+        return numbered
+
+    def answered(self, frame: f.AnsweredFrame) -> None:
+        """The outcome of a request: no longer pending."""
+        numbered = msgspec.structs.replace(frame, turn_id=self.turn_id, seq=self._next())
+        self._asking.pop(_key(numbered), None)
+        self._publish(numbered)
+
     def message(self, message: Message) -> None:
         """A stored assistant or tool message; an assistant one ends its streaming."""
         self.flush()
@@ -113,7 +129,12 @@ class TurnChannel:
     def snapshot(self) -> tuple[f.ReadyTurn, f.TextDeltaFrame | None]:
         """The turn for `ready`, and the streaming message's text so far as one frame carrying the
         last seq (None when no assistant message is streaming, e.g. while a tool runs)."""
-        ready = f.ReadyTurn(turn_id=self.turn_id, message_id=self._streaming, seq=self.seq)
+        ready = f.ReadyTurn(
+            turn_id=self.turn_id,
+            message_id=self._streaming,
+            seq=self.seq,
+            pending=list(self._asking.values()),
+        )
         if self._streaming is None:
             return ready, None
         if len(self._sent) > 1:
@@ -164,3 +185,12 @@ class TurnChannel:
         self._fanout.publish(
             self.conversation_id, f.encode(frame), turn_id=self.turn_id, seq=self.seq
         )
+
+
+def _key(frame: f.PendingFrame | f.AnsweredFrame) -> str:
+    """What a request and its outcome share: the tool call's id, or the elicitation's."""
+    if isinstance(frame, f.ApprovalRequestFrame):
+        return f"approval {frame.tool_call.id}"
+    if isinstance(frame, f.ApprovalResultFrame):
+        return f"approval {frame.tool_call_id}"
+    return f"elicitation {frame.elicitation_id}"

@@ -4,7 +4,7 @@ every close code with the reason its close frame carries."""
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Final, Literal
+from typing import Annotated, Any, Final, Literal
 from uuid import UUID
 
 import msgspec
@@ -12,6 +12,9 @@ import msgspec
 from faceplate.structs import Message, ToolCall, ToolResult
 
 TurnStatus = Literal["completed", "cancelled", "failed"]
+ApprovalDecision = Literal["allow", "deny"]
+DecidedBy = Literal["user", "policy", "timeout", "cancel"]
+ElicitAction = Literal["accept", "decline", "cancel"]
 
 # --- close codes ----------------------------------------------------------------------------------
 
@@ -84,18 +87,106 @@ class PingFrame(
     pass
 
 
-ClientFrame = AuthFrame | UserMessageFrame | CancelFrame | PingFrame
+class ApprovalFrame(
+    msgspec.Struct,
+    frozen=True,
+    kw_only=True,
+    tag_field="type",
+    tag="approval",
+    forbid_unknown_fields=True,
+):
+    """The user's answer to an `approval_request`; `remember` keeps it as the tool's policy."""
+
+    tool_call_id: Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
+    decision: ApprovalDecision
+    remember: bool = False
+
+
+class ElicitationResponseFrame(
+    msgspec.Struct,
+    frozen=True,
+    kw_only=True,
+    tag_field="type",
+    tag="elicitation_response",
+    forbid_unknown_fields=True,
+):
+    """The user's answer to an `elicitation_request`; `content` only with `accept`."""
+
+    elicitation_id: Annotated[str, msgspec.Meta(max_length=64)]
+    action: ElicitAction
+    content: dict[str, Any] | None = None
+
+
+ClientFrame = (
+    AuthFrame
+    | UserMessageFrame
+    | CancelFrame
+    | PingFrame
+    | ApprovalFrame
+    | ElicitationResponseFrame
+)
 CLIENT_FRAMES: Final = msgspec.json.Decoder(ClientFrame)
 
 # --- server → client ------------------------------------------------------------------------------
 
 
+class ApprovalRequestFrame(
+    msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag="approval_request"
+):
+    """A call waits for the user's approval; `tool` is the server's own name of the tool."""
+
+    turn_id: UUID
+    seq: int
+    tool_call: ToolCall
+    config_id: UUID
+    tool: str
+    annotations: dict[str, Any] | None
+
+
+class ApprovalResultFrame(
+    msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag="approval_result"
+):
+    turn_id: UUID
+    seq: int
+    tool_call_id: str
+    decision: ApprovalDecision
+    by: DecidedBy
+
+
+class ElicitationRequestFrame(
+    msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag="elicitation_request"
+):
+    """An MCP server asks the user for input during a call (form mode)."""
+
+    turn_id: UUID
+    seq: int
+    elicitation_id: UUID
+    config_id: UUID
+    message: str
+    requested_schema: dict[str, Any]
+
+
+class ElicitationResultFrame(
+    msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag="elicitation_result"
+):
+    turn_id: UUID
+    seq: int
+    elicitation_id: UUID
+    action: ElicitAction
+
+
+PendingFrame = ApprovalRequestFrame | ElicitationRequestFrame
+AnsweredFrame = ApprovalResultFrame | ElicitationResultFrame
+
+
 class ReadyTurn(msgspec.Struct, frozen=True, kw_only=True):
-    """The turn running when a socket joins; `seq` is the last frame it already sent (0: none)."""
+    """The turn running when a socket joins; `seq` is the last frame it already sent (0: none);
+    `pending` the approval and elicitation requests it still waits on."""
 
     turn_id: UUID
     message_id: UUID | None
     seq: int
+    pending: list[PendingFrame] = []
 
 
 class ReadyFrame(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag="ready"):
@@ -187,6 +278,10 @@ ServerFrame = (
     | ToolCallFrame
     | ToolResultFrame
     | AuthorizationRequiredFrame
+    | ApprovalRequestFrame
+    | ApprovalResultFrame
+    | ElicitationRequestFrame
+    | ElicitationResultFrame
     | TurnEndFrame
 )
 SERVER_FRAMES: Final = msgspec.json.Decoder(ServerFrame)
