@@ -23,6 +23,7 @@ from faceplate.queries import turns as q
 from faceplate.structs import TurnFence, TurnRowStatus, User
 from faceplate.turns import frames as f
 from faceplate.turns.channel import TurnChannel
+from faceplate.turns.decisions import Decisions
 from faceplate.turns.fanout import Fanout, LocalFanout, Outbox, Snapshot
 from faceplate.turns.leases import TurnInProgress, TurnLeases
 from faceplate.turns.observer import UNWATCHED, TurnObserver
@@ -64,8 +65,10 @@ class TurnRegistry:
         leases: TurnLeases | None = None,
         shutdown_grace_s: float = 30.0,
         observer: TurnObserver | None = None,
+        decisions: Decisions | None = None,
     ) -> None:
         self._db = db
+        self.decisions = decisions if decisions is not None else Decisions(db)
         self._model = model
         self._tools = tools
         self.config = config
@@ -121,6 +124,7 @@ class TurnRegistry:
             fence=fence,
             release=lambda status: self._release(fence, status),
             watch=UNWATCHED if self._observer is None else self._observer.turn_started(),
+            decisions=self.decisions,
         )
         task = asyncio.create_task(self._run(conversation_id, runner), name=f"turn {turn_id}")
         self._running[conversation_id] = _Running(runner, task)

@@ -30,9 +30,11 @@ from faceplate.structs import (
     User,
 )
 from faceplate.turns.channel import TurnChannel
+from faceplate.turns.decisions import Decisions
 from faceplate.turns.frames import TurnError, TurnStatus
 from faceplate.turns.history import title_of, within_context
 from faceplate.turns.observer import UNWATCHED, TurnWatch
+from faceplate.turns.prompts import Prompts
 from faceplate.turns.tools import CANCELLED, ToolSourceFactory, ToolStep
 from faceplate.turns.writer import StreamWriter
 
@@ -58,6 +60,7 @@ class TurnConfig(msgspec.Struct, frozen=True, kw_only=True):
     frame_interval_s: float = 0.0
     context_tokens: int = 128_000
     max_output_tokens: int = 4096
+    approval_timeout_s: float = 600.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TurnConfig:
@@ -67,6 +70,7 @@ class TurnConfig(msgspec.Struct, frozen=True, kw_only=True):
             tool_timeout_s=settings.tool_timeout_s,
             context_tokens=settings.llm_context_tokens,
             max_output_tokens=settings.llm_max_output_tokens,
+            approval_timeout_s=settings.approval_timeout_s,
         )
 
 
@@ -103,6 +107,7 @@ class TurnRunner:
         fence: TurnFence,
         release: Release,
         watch: TurnWatch = UNWATCHED,
+        decisions: Decisions | None = None,
     ) -> None:
         self._db = db
         self._model = model
@@ -118,6 +123,19 @@ class TurnRunner:
         self._stop: StopReason | None = None
         self._current: asyncio.Future[Any] | None = None
         self._writer: StreamWriter | None = None
+        # What the turn asks its user (approvals, servers' questions); none without Decisions.
+        self._prompts = (
+            None
+            if decisions is None
+            else Prompts(
+                db,
+                decisions,
+                channel,
+                user_id=user.id,
+                conversation_id=conversation_id,
+                timeout_s=config.approval_timeout_s,
+            )
+        )
 
     @property
     def user_id(self) -> UUID:
@@ -332,10 +350,13 @@ class TurnRunner:
             offered=offered,
             timeout_s=self._config.tool_timeout_s,
             on_result=lambda result: self._tool_result(step, result),
+            prompts=self._prompts,
         )
         try:
             results = await self._interruptible(step.run)
         except _Stopped:
+            if self._prompts is not None:
+                await self._prompts.close()  # its outcome frames before the calls' results
             await self._store_results(step.stop())
             raise
         except BaseException:

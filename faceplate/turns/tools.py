@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Collection, Sequence
@@ -10,11 +11,14 @@ from typing import Final
 from uuid import UUID
 
 from faceplate.agents.base import ToolSpec
+from faceplate.mcp_client import asking
 from faceplate.mcp_client.catalog import ToolSource
 from faceplate.mcp_client.policy import ApprovalNeeded
 from faceplate.mcp_client.results import error_result
 from faceplate.structs import ToolCall, ToolResult, User
+from faceplate.turns.frames import DecidedBy
 from faceplate.turns.observer import ToolOutcome
+from faceplate.turns.prompts import CallAsker, Prompts
 
 _log = logging.getLogger(__name__)
 
@@ -22,6 +26,7 @@ ToolSourceFactory = Callable[[User], Awaitable[ToolSource]]
 """Builds the tools of one turn for its user (in the app: the user's enabled MCP configs)."""
 
 CANCELLED: Final = "cancelled"
+DENIED: Final = "denied by the user"
 ROUNDS_USED_UP: Final = "no tools are offered now (tool rounds used up): answer without them"
 
 
@@ -53,6 +58,10 @@ class ToolStep:
     `offered=None` no tools were offered at all. `on_result` sees each result in call order as
     soon as it and every call before it are done. `stop()` ends the calls still running with an
     error result reading `cancelled`, so every call has its result.
+
+    With `prompts`, a call the source says needs approval first waits for the user's answer
+    (the others start at once), and a server may ask the user questions during a call; the
+    time spent waiting for the person counts neither against `timeout_s` nor in `duration_ms`.
     """
 
     def __init__(
@@ -63,8 +72,10 @@ class ToolStep:
         offered: Collection[str] | None,
         timeout_s: float,
         on_result: Callable[[ToolResult], None],
+        prompts: Prompts | None = None,
     ) -> None:
         self._source = source
+        self._prompts = prompts
         self.calls = list(calls)
         self._offered = offered
         self._timeout_s = timeout_s
@@ -115,9 +126,26 @@ class ToolStep:
             message = ROUNDS_USED_UP if self._offered is None else self._source.refusal(call.name)
             self._outcomes[call.id] = "refused"
             return error_result(message, tool_call_id=call.id, name=call.name, duration_ms=0)
+        context: asking.CallContext | None = None
         try:
-            async with asyncio.timeout(self._timeout_s):
-                return await self._source.call(call)
+            if self._prompts is not None:
+                needed = self._source.approval(call.name)
+                if needed is not None:
+                    approval = await self._prompts.approve(call, needed)
+                    if approval.decision == "deny":
+                        self._outcomes[call.id] = (
+                            "cancelled" if approval.by == "cancel" else "refused"
+                        )
+                        denied = self._denied(approval.by)
+                        return error_result(
+                            denied, tool_call_id=call.id, name=call.name, duration_ms=0
+                        )
+                    started = time.monotonic()  # the call's time starts once it may run
+                context = asking.CallContext(CallAsker(self._prompts, call))
+                asking.CURRENT.set(context)  # this task's own copy: the call's questions find it
+            async with asyncio.timeout(self._timeout_s) as deadline:
+                with contextlib.nullcontext() if context is None else context.deadline(deadline):
+                    return await self._source.call(call)
         except TimeoutError:
             message = f"the tool did not answer within {self._timeout_s:g} s"
             self._outcomes[call.id] = "timeout"
@@ -125,9 +153,24 @@ class ToolStep:
             _log.exception("tool source raised for %s", call.name)
             message = f"the tool failed: {type(e).__name__}"
             self._outcomes[call.id] = "failed"
+        waited = 0.0 if context is None else context.waited_s
         return error_result(
-            message, tool_call_id=call.id, name=call.name, duration_ms=_ms_since(started)
+            message, tool_call_id=call.id, name=call.name, duration_ms=_ms_since(started + waited)
         )
+
+    def _denied(self, by: DecidedBy) -> str:
+        """The error result of a call the user did not allow."""
+        match by:
+            case "user":
+                return DENIED
+            case "policy":
+                return "denied by the user's policy for this tool"
+            case "timeout":
+                return f"denied: no answer from the user within {self._prompts_timeout():g} s"
+        return CANCELLED
+
+    def _prompts_timeout(self) -> float:
+        return 0.0 if self._prompts is None else self._prompts.timeout_s
 
     def _elapsed_ms(self) -> int:
         return _ms_since(self._started)

@@ -12,6 +12,7 @@ from uuid6 import uuid7
 from faceplate.agents.base import ChatModel, ToolSpec
 from faceplate.db import Database
 from faceplate.mcp_client.catalog import ToolSource
+from faceplate.mcp_client.policy import ApprovalNeeded
 from faceplate.mcp_client.results import error_result
 from faceplate.queries import messages as mq
 from faceplate.queries.conversations import create_conversation
@@ -52,6 +53,9 @@ class Toolbox:
 
     def refusal(self, name: str) -> str:
         return f"unknown tool {name}"
+
+    def approval(self, name: str) -> ApprovalNeeded | None:
+        return None
 
     async def call(self, call: ToolCall) -> ToolResult:
         self.calls.append(call)
