@@ -37,6 +37,7 @@ from faceplate.relay.fanout import ClusterFanout
 from faceplate.routes.table import ROUTES
 from faceplate.routes.ws_limits import SocketLimits
 from faceplate.secrets import SecretBox, load_or_create_key
+from faceplate.services.answers import Answers
 from faceplate.services.conversations import Conversations
 from faceplate.services.health import Health
 from faceplate.services.mcp_configs import McpConfigs
@@ -288,6 +289,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             metrics=metrics,
             models=models,
             usage=Usage(db, limit_per_day=s.limit_tokens_per_day),
+            answers=Answers(db, turns.decisions),
         )
         await notifier.start()
         await listener.start()

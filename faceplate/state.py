@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from faceplate.mcp_client.sessions import McpSessionManager
     from faceplate.metrics import Metrics
     from faceplate.routes.ws_limits import SocketLimits
+    from faceplate.services.answers import Answers
     from faceplate.services.conversations import Conversations
     from faceplate.services.health import Health
     from faceplate.services.mcp_configs import McpConfigs
@@ -50,6 +51,7 @@ class AppState:
     socket_counts: SocketCounts
     models: Models
     usage: Usage
+    answers: Answers
     schema_ready: bool = False
     metrics: Metrics | None = None  # FACEPLATE_METRICS=true
 

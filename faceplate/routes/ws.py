@@ -12,11 +12,13 @@ import msgspec
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
 from faceplate.auth import InvalidToken, bearer_token
-from faceplate.errors import NotFound, RateLimited, Unavailable
+from faceplate.db import STALE
+from faceplate.errors import Invalid, NotFound, RateLimited, Unavailable
 from faceplate.logs import security
 from faceplate.routes.ws_auth import Close as _Close
 from faceplate.routes.ws_auth import SocketAuth
 from faceplate.routes.ws_limits import SocketLimits
+from faceplate.services.answers import Answers, NotPending
 from faceplate.state import AppState, app_state
 from faceplate.structs import User
 from faceplate.turns import frames as f
@@ -60,7 +62,9 @@ async def _serve(websocket: WebSocket, state: AppState, limits: SocketLimits) ->
     try:
         conversation_id = _conversation_id(websocket)
         await state.conversations.get(user, conversation_id)
-        return await ConversationSocket(websocket, state.turns, auth, conversation_id, limits).run()
+        return await ConversationSocket(
+            websocket, state.turns, auth, conversation_id, limits, answers=state.answers
+        ).run()
     except _Close as e:
         return e.code
     except NotFound:
@@ -115,8 +119,11 @@ class ConversationSocket:
         auth: SocketAuth,
         conversation_id: UUID,
         limits: SocketLimits,
+        *,
+        answers: Answers | None = None,
     ) -> None:
         self._websocket = websocket
+        self._answers = answers
         self._turns = turns
         self.auth = auth
         self.conversation_id = conversation_id
@@ -168,6 +175,28 @@ class ConversationSocket:
                 outbox.offer(f.PONG)
             case f.AuthFrame(token=token):
                 await self.auth.replace(token)
+            case f.ApprovalFrame() | f.ElicitationResponseFrame() as answer:
+                await self._answer(answer)
+
+    async def _answer(self, frame: f.ApprovalFrame | f.ElicitationResponseFrame) -> None:
+        """Store the user's answer to what the turn asked (it waits for the statement, so a
+        frame after it is judged once it is stored); what went wrong goes to this socket."""
+        if self.auth.expired():
+            raise _Close(CloseCode.BAD_AUTH)
+        answers = self._answers
+        try:
+            if answers is None:
+                raise NotPending("nothing is pending")
+            if isinstance(frame, f.ApprovalFrame):
+                await answers.approval(self.user, self.conversation_id, frame)
+            else:
+                await answers.elicitation(self.user, self.conversation_id, frame)
+        except NotPending as e:
+            self.outbox.offer(f.error("not_pending", e.message))
+        except Invalid as e:
+            self.outbox.offer(f.error("invalid_frame", e.message))
+        except (Unavailable, *STALE):
+            self.outbox.offer(f.error("unavailable", "database unavailable: answer again"))
 
     async def _converse(self) -> CloseCode | None:
         writer = asyncio.create_task(self._write(), name="ws writer")
