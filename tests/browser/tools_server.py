@@ -3,7 +3,10 @@ whose annotations matter to approval. Served over streamable HTTP by the SDK."""
 
 from __future__ import annotations
 
-from mcp.server.mcpserver import Context, MCPServer
+from typing import Annotated
+
+from mcp.server.elicitation import ElicitationResult
+from mcp.server.mcpserver import Elicit, MCPServer, Resolve
 from mcp_types import ToolAnnotations
 from pydantic import BaseModel, Field
 
@@ -11,6 +14,10 @@ from pydantic import BaseModel, Field
 class Colour(BaseModel):
     colour: str = Field(description="Your favourite colour")
     sure: bool = Field(default=False, description="Quite sure?")
+
+
+def _ask_colour() -> Elicit[Colour]:
+    return Elicit("Which colour do you like best?", Colour)
 
 
 def build_tools_server() -> MCPServer:
@@ -32,10 +39,13 @@ def build_tools_server() -> MCPServer:
     def delete_note(name: str) -> str:
         return f"deleted {name}"
 
+    # A resolver, not ctx.elicit: it asks over either protocol generation (a 2026 server
+    # answers InputRequiredResult; a 2025 one sends elicitation/create during the call).
     @server.tool(description="Ask the person for their favourite colour.")
-    async def ask_colour(ctx: Context) -> str:
-        answer = await ctx.elicit("Which colour do you like best?", Colour)
-        if answer.action != "accept" or answer.data is None:
+    async def ask_colour(
+        answer: Annotated[ElicitationResult[Colour], Resolve(_ask_colour)],
+    ) -> str:
+        if answer.action != "accept":
             return f"no colour ({answer.action})"
         return f"colour {answer.data.colour}, sure: {answer.data.sure}"
 
