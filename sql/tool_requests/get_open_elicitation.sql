@@ -1,4 +1,4 @@
--- name: get_open_elicitation :one
+-- name: get_open_elicitation :scalar
 -- A pending question of a server to the user in one of their conversations: its frame (with
 -- the schema the answer must match); none when nothing is pending under that id.
 -- $1 user_id :: uuid
