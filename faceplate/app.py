@@ -289,7 +289,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             metrics=metrics,
             models=models,
             usage=Usage(db, limit_per_day=s.limit_tokens_per_day),
-            answers=Answers(db, turns.decisions),
+            answers=Answers(db, turns.decisions, elsewhere=turns.decided),
         )
         await notifier.start()
         await listener.start()

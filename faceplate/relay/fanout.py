@@ -220,6 +220,13 @@ class ClusterFanout:
         self._send(running, m.encode(m.Cancel(conversation_id)))
         return True
 
+    async def decided_elsewhere(self, conversation_id: UUID, request_id: UUID) -> bool:
+        running = await self._running_elsewhere(conversation_id)
+        if running is None:
+            return False
+        self._send(running, m.encode(m.Decided(conversation_id, request_id)))
+        return True
+
     def close(self, conversation_id: UUID, code: f.CloseCode) -> None:
         """The conversation was deleted here: every instance stops its turn and closes its
         sockets once the turn has ended."""
@@ -261,6 +268,9 @@ class ClusterFanout:
             case m.Cancel(conversation_id=c):
                 if self._turns is not None:
                     self._turns.stop_here(c, "cancelled")
+            case m.Decided(request_id=r):
+                if self._turns is not None:
+                    self._turns.resolve(r)
             case m.Deleted(conversation_id=c):
                 if self._turns is not None and self._turns.stop_here(c, "deleted"):
                     self._spawn(self._close_when_ended(c))

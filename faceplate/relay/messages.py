@@ -71,7 +71,14 @@ class Interrupted(msgspec.Struct, frozen=True, tag="interrupted", array_like=Tru
     turn_id: UUID
 
 
-Header = Frame | Ended | Join | Snap | Cancel | Deleted | Interrupted
+class Decided(msgspec.Struct, frozen=True, tag="decided", array_like=True):
+    """A request the conversation's turn waits on was decided (stored): wake the turn."""
+
+    conversation_id: UUID
+    request_id: UUID
+
+
+Header = Frame | Ended | Join | Snap | Cancel | Deleted | Interrupted | Decided
 
 _ENCODER: Final = msgspec.json.Encoder()
 _DECODER: Final = msgspec.json.Decoder(Header)

@@ -7,13 +7,14 @@ instances' control channel) or, failing that, by its own poll of the request.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 from uuid import UUID
 
-from faceplate.db import Database
-from faceplate.errors import FaceplateError, Invalid
+from faceplate.db import STALE, Database
+from faceplate.errors import FaceplateError, Invalid, Unavailable
 from faceplate.mcp_client.forms import form_problem
 from faceplate.queries import mcp_configs as configs_q
 from faceplate.queries import tool_requests as q
@@ -39,7 +40,7 @@ class Answers:
         db: Database,
         decisions: Decisions,
         *,
-        elsewhere: Callable[[UUID], None] | None = None,
+        elsewhere: Callable[[UUID, UUID], Awaitable[None]] | None = None,
     ) -> None:
         self._db = db
         self._decisions = decisions
@@ -77,7 +78,7 @@ class Answers:
                     decision=frame.decision,
                 )
         for request_id in woken:
-            self._wake(request_id)
+            await self._wake(conversation_id, request_id)
 
     async def elicitation(
         self, user: User, conversation_id: UUID, frame: ElicitationResponseFrame
@@ -112,12 +113,14 @@ class Answers:
             )
         if not changed:
             raise NotPending(_NO_ELICITATION)
-        self._wake(request_id)
+        await self._wake(conversation_id, request_id)
 
-    def _wake(self, request_id: UUID) -> None:
+    async def _wake(self, conversation_id: UUID, request_id: UUID) -> None:
         if self._decisions.resolve(request_id):
             return
         if self.elsewhere is not None:
-            self.elsewhere(request_id)
+            # Stored already: unreached, the waiting turn finds the decision at its next poll.
+            with contextlib.suppress(Unavailable, *STALE):
+                await self.elsewhere(conversation_id, request_id)
         else:
             _log.debug("request %s waits on another instance: it polls", request_id)

@@ -100,6 +100,10 @@ class TurnsHere(Protocol):
         """Until the conversation's turn running here, if any, has ended."""
         ...
 
+    def resolve(self, request_id: UUID) -> bool:
+        """A request a turn here waits on was decided: wake it; False if none waits here."""
+        ...
+
 
 class Fanout(Protocol):
     """Where a conversation's frames go; `publish` never waits, so sockets never slow a turn.
@@ -136,6 +140,11 @@ class Fanout(Protocol):
     async def cancel_elsewhere(self, conversation_id: UUID) -> bool:
         """Ask the instance running the conversation's turn (not this one) to stop it; False
         if no other instance runs one."""
+        ...
+
+    async def decided_elsewhere(self, conversation_id: UUID, request_id: UUID) -> bool:
+        """Tell the instance running the conversation's turn (not this one) that a request it
+        waits on was decided; False if no other instance runs one."""
         ...
 
     def close(self, conversation_id: UUID, code: CloseCode) -> None:
@@ -175,6 +184,9 @@ class LocalFanout:
         return None  # one instance: its own turns are never another's to end
 
     async def cancel_elsewhere(self, conversation_id: UUID) -> bool:
+        return False
+
+    async def decided_elsewhere(self, conversation_id: UUID, request_id: UUID) -> bool:
         return False
 
     def subscribe(self, conversation_id: UUID, outbox: Outbox) -> None:

@@ -155,6 +155,16 @@ class TurnRegistry:
             return True
         return await self.fanout.cancel_elsewhere(conversation_id)
 
+    def resolve(self, request_id: UUID) -> bool:
+        """A request a turn here waits on was decided (Decisions.resolve)."""
+        return self.decisions.resolve(request_id)
+
+    async def decided(self, conversation_id: UUID, request_id: UUID) -> None:
+        """A request of the conversation's turn was decided: wake the turn, here or on the
+        instance running it (which, unreached, finds the decision at its next poll)."""
+        if not self.decisions.resolve(request_id):
+            await self.fanout.decided_elsewhere(conversation_id, request_id)
+
     def stop_here(self, conversation_id: UUID, reason: Literal["cancelled", "deleted"]) -> bool:
         """Stop the conversation's turn if it runs here; False if none does."""
         return self._stop(conversation_id, reason)

@@ -3,13 +3,15 @@ not run the turn (on the same database), and by a policy another answer just rem
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from starlette.testclient import TestClient
 
 from tests.approval.helpers import notes_config, of_type, tool
 from tests.approval.server import Calls
 from tests.integration.helpers import AppFactory, Headers, new_conversation, text
 from tests.support.scripted_llm import ScriptedCall, ScriptedLLM
-from tests.turns.helpers import connect, receive, until
+from tests.turns.helpers import connect, receive, state_of, until
 
 
 def test_an_answer_on_another_instance_reaches_the_waiting_turn(
@@ -17,6 +19,15 @@ def test_an_answer_on_another_instance_reaches_the_waiting_turn(
 ) -> None:
     runs_it = make_app()
     other = make_app()  # a second app on the same database: it does not run the turn
+    decisions = state_of(runs_it).turns.decisions
+    woken: list[bool] = []
+    resolve = decisions.resolve
+
+    def spied(request_id: UUID) -> bool:
+        woken.append(resolve(request_id))
+        return woken[-1]
+
+    decisions.resolve = spied  # type: ignore[method-assign]
     notes_config(runs_it, alice, approval_url, tool_approval="writes")
     llm.reply_tool_calls([ScriptedCall(name=tool("delete_note"), arguments={"name": "across-1"})])
     llm.reply_text(["Done."])
@@ -35,6 +46,7 @@ def test_an_answer_on_another_instance_reaches_the_waiting_turn(
     decided = of_type(frames, "approval_result")[0]
     assert (decided["decision"], decided["by"]) == ("allow", "user")
     assert server_calls.of("delete_note").count("across-1") == 1
+    assert woken == [True]  # the other instance's message woke it, not only its poll
 
 
 def test_remembering_one_answer_decides_the_tool_s_other_pending_calls_by_policy(
