@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from faceplate.services.mcp_configs import McpConfigs
     from faceplate.services.mcp_oauth import McpOAuth
     from faceplate.services.models import Models
+    from faceplate.services.turn_requests import TurnRequests
     from faceplate.services.usage import Usage
     from faceplate.services.users import Users
     from faceplate.settings import Settings
@@ -50,6 +51,7 @@ class AppState:
     socket_counts: SocketCounts
     models: Models
     usage: Usage
+    turn_requests: TurnRequests
     schema_ready: bool = False
     metrics: Metrics | None = None  # FACEPLATE_METRICS=true
 

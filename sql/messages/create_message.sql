@@ -15,6 +15,7 @@
 -- $12 model :: varchar  (assistant messages: the model writing it)
 -- $13 turn_id :: uuid  (the turn writing it; null only outside a turn, e.g. seeding)
 -- $14 epoch :: int4  (the turn's epoch: nothing is written once another instance took it over)
+-- $15 usage :: jsonb  (an assistant message stored whole: its usage, or null)
 -- returns: id uuid, conversation_id uuid, parent_id uuid, sibling_ids uuid[], role varchar, content text, tool_calls jsonb, tool_results jsonb, finish_reason varchar, model varchar, usage jsonb, created_at timestamptz
 -- Nothing is inserted when the conversation is not the user's, or when the parent is not one
 -- of its messages: the CTEs yield no row. The conversation row is locked first, so the active
@@ -53,8 +54,8 @@ touched AS (
 )
 INSERT INTO faceplate.messages AS m
     (id, conversation_id, parent_id, depth, role, content, tool_calls, tool_results,
-     finish_reason, model)
-SELECT $3, t.id, pl.parent_id, pl.depth, $4, $5, $6, $7, $8, $12
+     finish_reason, model, usage)
+SELECT $3, t.id, pl.parent_id, pl.depth, $4, $5, $6, $7, $8, $12, $15
 FROM touched AS t
 JOIN placed AS pl ON pl.conversation_id = t.id
 RETURNING m.id, m.conversation_id, m.parent_id,
