@@ -79,6 +79,7 @@ ADDED_COLUMNS = {
     "messages": [
         ("parent_id", "uuid", None, "YES"),
         ("depth", "integer", None, "NO"),
+        ("jump_id", "uuid", None, "YES"),
         ("model", "character varying", 255, "YES"),
         ("usage", "jsonb", None, "YES"),
     ],

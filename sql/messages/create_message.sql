@@ -38,7 +38,8 @@ WITH owned AS (
     FOR UPDATE
 ),
 placed AS (
-    SELECT o.id AS conversation_id, o.parent_id, COALESCE(p.depth + 1, 0) AS depth
+    SELECT o.id AS conversation_id, o.parent_id, COALESCE(p.depth + 1, 0) AS depth,
+           CASE WHEN p.depth % 64 = 0 THEN p.id ELSE p.jump_id END AS jump_id
     FROM owned AS o
     LEFT JOIN faceplate.messages AS p ON p.id = o.parent_id AND p.conversation_id = o.id
     WHERE o.parent_id IS NULL OR p.id IS NOT NULL
@@ -53,9 +54,9 @@ touched AS (
     RETURNING c.id
 )
 INSERT INTO faceplate.messages AS m
-    (id, conversation_id, parent_id, depth, role, content, tool_calls, tool_results,
+    (id, conversation_id, parent_id, depth, jump_id, role, content, tool_calls, tool_results,
      finish_reason, model, usage)
-SELECT $3, t.id, pl.parent_id, pl.depth, $4, $5, $6, $7, $8, $12, $15
+SELECT $3, t.id, pl.parent_id, pl.depth, pl.jump_id, $4, $5, $6, $7, $8, $12, $15
 FROM touched AS t
 JOIN placed AS pl ON pl.conversation_id = t.id
 RETURNING m.id, m.conversation_id, m.parent_id,

@@ -179,12 +179,20 @@ def _seed(database_url: str, conversation_id: str, count: int) -> None:
                     at,
                 )
             )
+    # One chain, each message under the one before, the last the active leaf.
     with psycopg.connect(database_url) as conn, conn.cursor() as cursor:
         cursor.executemany(
-            "INSERT INTO faceplate.messages (id, conversation_id, role, content, tool_calls,"
-            " tool_results, finish_reason, created_at)"
-            " VALUES (%s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s)",
-            [(r[0], UUID(conversation_id), *r[1:]) for r in rows],
+            "INSERT INTO faceplate.messages (id, conversation_id, parent_id, depth, role, content,"
+            " tool_calls, tool_results, finish_reason, created_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s)",
+            [
+                (r[0], UUID(conversation_id), rows[n - 1][0] if n else None, n, *r[1:])
+                for n, r in enumerate(rows)
+            ],
+        )
+        cursor.execute(
+            "UPDATE faceplate.conversations SET active_message_id = %s WHERE id = %s",
+            (rows[-1][0], UUID(conversation_id)),
         )
 
 
