@@ -17,6 +17,5 @@ DROP INDEX IF EXISTS faceplate.messages_conversation_parent_idx;
 ALTER TABLE faceplate.messages
     DROP COLUMN IF EXISTS parent_id,
     DROP COLUMN IF EXISTS depth,
-    DROP COLUMN IF EXISTS jump_id,
     DROP COLUMN IF EXISTS model,
     DROP COLUMN IF EXISTS usage;

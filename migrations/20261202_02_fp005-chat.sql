@@ -5,7 +5,6 @@
 ALTER TABLE faceplate.messages
     ADD COLUMN parent_id  UUID,
     ADD COLUMN depth      INTEGER      NOT NULL DEFAULT 0,
-    ADD COLUMN jump_id    UUID,
     ADD COLUMN model      VARCHAR(255),
     ADD COLUMN usage      JSONB;
 COMMENT ON COLUMN faceplate.messages.parent_id IS
@@ -13,9 +12,6 @@ COMMENT ON COLUMN faceplate.messages.parent_id IS
 COMMENT ON COLUMN faceplate.messages.depth IS
     'How many messages come before this one on its branch (a root is 0): its position, root first, '
     'on every branch through it. It bounds the walks up from a leaf and keys their pages.';
-COMMENT ON COLUMN faceplate.messages.jump_id IS
-    'The nearest ancestor whose depth is a multiple of 64 (null for a root, or when unknown: then '
-    'the parent serves). A page deep in a branch is reached in depth / 64 jumps, not depth steps.';
 COMMENT ON COLUMN faceplate.messages.model IS 'Assistant messages: the model that wrote it.';
 COMMENT ON COLUMN faceplate.messages.usage IS
     'Assistant messages: {"input_tokens", "output_tokens"} as the provider reported them, or null.';
@@ -31,13 +27,6 @@ FROM (
     WINDOW w AS (PARTITION BY x.conversation_id ORDER BY x.created_at, x.id)
 ) AS chain
 WHERE chain.id = m.id;
-
-UPDATE faceplate.messages AS m
-SET jump_id = a.id
-FROM faceplate.messages AS a
-WHERE a.conversation_id = m.conversation_id
-  AND m.depth > 0
-  AND a.depth = ((m.depth - 1) / 64) * 64;
 
 ALTER TABLE faceplate.messages
     ADD CONSTRAINT messages_parent_id_fkey FOREIGN KEY (parent_id)

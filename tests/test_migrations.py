@@ -79,9 +79,9 @@ ADDED_COLUMNS = {
     "messages": [
         ("parent_id", "uuid", None, "YES"),
         ("depth", "integer", None, "NO"),
-        ("jump_id", "uuid", None, "YES"),
         ("model", "character varying", 255, "YES"),
         ("usage", "jsonb", None, "YES"),
+        ("jump_id", "uuid", None, "YES"),
     ],
     "mcp_configs": [
         ("tool_approval", "character varying", 10, "NO"),
