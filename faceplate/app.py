@@ -43,6 +43,7 @@ from faceplate.services.health import Health
 from faceplate.services.mcp_configs import McpConfigs
 from faceplate.services.mcp_oauth import McpOAuth
 from faceplate.services.models import Models
+from faceplate.services.turn_requests import TurnRequests
 from faceplate.services.usage import Usage
 from faceplate.services.users import Users
 from faceplate.settings import Settings, load_settings
@@ -246,6 +247,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             approval_default=s.tool_approval_default,
         )
         models = Models(s.models)
+        usage = Usage(db, limit_per_day=s.limit_tokens_per_day)
         instance = instance_id(s)
         set_instance(instance)
         leases = TurnLeases(
@@ -288,8 +290,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             socket_counts=SocketCounts(s.limit_sockets_per_user),
             metrics=metrics,
             models=models,
-            usage=Usage(db, limit_per_day=s.limit_tokens_per_day),
+            usage=usage,
             answers=Answers(db, turns.decisions, elsewhere=turns.decided),
+            turn_requests=TurnRequests(db, usage),
         )
         await notifier.start()
         await listener.start()

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from faceplate.services.mcp_configs import McpConfigs
     from faceplate.services.mcp_oauth import McpOAuth
     from faceplate.services.models import Models
+    from faceplate.services.turn_requests import TurnRequests
     from faceplate.services.usage import Usage
     from faceplate.services.users import Users
     from faceplate.settings import Settings
@@ -52,6 +53,7 @@ class AppState:
     models: Models
     usage: Usage
     answers: Answers
+    turn_requests: TurnRequests
     schema_ready: bool = False
     metrics: Metrics | None = None  # FACEPLATE_METRICS=true
 

@@ -81,6 +81,7 @@ ADDED_COLUMNS = {
         ("depth", "integer", None, "NO"),
         ("model", "character varying", 255, "YES"),
         ("usage", "jsonb", None, "YES"),
+        ("jump_id", "uuid", None, "YES"),
     ],
     "mcp_configs": [
         ("tool_approval", "character varying", 10, "NO"),

@@ -15,6 +15,8 @@ from faceplate.structs import FinishReason, Message, Role, TokenUsage, ToolCall,
 _CREATE: Final = QUERIES["create_message"].text
 _LIST: Final = QUERIES["list_messages"].text
 _HISTORY: Final = QUERIES["list_history"].text
+_ANSWERED: Final = QUERIES["get_answered_message"].text
+_ROLE: Final = QUERIES["get_message_role"].text
 _UPDATE_CONTENT: Final = QUERIES["update_message_content"].text
 _FINISH: Final = QUERIES["finish_message"].text
 
@@ -36,6 +38,7 @@ async def create_message(
     model: str | None = None,
     turn_id: UUID | None = None,
     epoch: int | None = None,
+    usage: TokenUsage | None = None,
 ) -> Message | None:
     """sql/messages/create_message.sql; None when the conversation is not the user's, the
     parent not one of its messages, or when the writing turn (`turn_id` at `epoch`) no longer
@@ -56,6 +59,7 @@ async def create_message(
         model,
         turn_id,
         epoch,
+        usage,
     )
     return None if row is None else msgspec.convert(dict(row), Message)
 
@@ -79,6 +83,22 @@ async def list_history(
     """sql/messages/list_history.sql"""
     rows = await conn.fetch(_HISTORY, user_id, conversation_id, leaf_id)
     return [msgspec.convert(dict(r), Message) for r in rows]
+
+
+async def get_answered_message(
+    conn: Conn, *, user_id: UUID, conversation_id: UUID, message_id: UUID | None
+) -> UUID | None:
+    """sql/messages/get_answered_message.sql"""
+    answered: UUID | None = await conn.fetchval(_ANSWERED, user_id, conversation_id, message_id)
+    return answered
+
+
+async def get_message_role(
+    conn: Conn, *, user_id: UUID, conversation_id: UUID, message_id: UUID
+) -> Role | None:
+    """sql/messages/get_message_role.sql"""
+    role: Role | None = await conn.fetchval(_ROLE, user_id, conversation_id, message_id)
+    return role
 
 
 async def update_message_content(

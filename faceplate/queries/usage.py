@@ -12,8 +12,16 @@ from faceplate.db import Conn
 from faceplate.sql import QUERIES
 from faceplate.structs import UsageDay
 
+_ADD: Final = QUERIES["add_token_usage"].text
 _LIST: Final = QUERIES["list_token_usage"].text
 _TODAY: Final = QUERIES["count_tokens_today"].text
+
+
+async def add_token_usage(
+    conn: Conn, *, user_id: UUID, model: str, input_tokens: int, output_tokens: int
+) -> None:
+    """sql/usage/add_token_usage.sql"""
+    await conn.execute(_ADD, user_id, model, input_tokens, output_tokens)
 
 
 async def list_token_usage(

@@ -19,9 +19,11 @@ from faceplate.routes.ws_auth import Close as _Close
 from faceplate.routes.ws_auth import SocketAuth
 from faceplate.routes.ws_limits import SocketLimits
 from faceplate.services.answers import Answers, NotPending
+from faceplate.services.turn_requests import TurnRequests
 from faceplate.state import AppState, app_state
 from faceplate.structs import User
 from faceplate.turns import frames as f
+from faceplate.turns.branch import BranchPoint
 from faceplate.turns.fanout import Outbox
 from faceplate.turns.frames import CloseCode
 from faceplate.turns.registry import TurnInProgress, TurnRegistry
@@ -63,7 +65,13 @@ async def _serve(websocket: WebSocket, state: AppState, limits: SocketLimits) ->
         conversation_id = _conversation_id(websocket)
         await state.conversations.get(user, conversation_id)
         return await ConversationSocket(
-            websocket, state.turns, auth, conversation_id, limits, answers=state.answers
+            websocket,
+            state.turns,
+            auth,
+            conversation_id,
+            limits,
+            state.turn_requests,
+            answers=state.answers,
         ).run()
     except _Close as e:
         return e.code
@@ -119,11 +127,13 @@ class ConversationSocket:
         auth: SocketAuth,
         conversation_id: UUID,
         limits: SocketLimits,
+        requests: TurnRequests | None = None,
         *,
         answers: Answers | None = None,
     ) -> None:
         self._websocket = websocket
         self._answers = answers
+        self.requests = requests
         self._turns = turns
         self.auth = auth
         self.conversation_id = conversation_id
@@ -153,7 +163,7 @@ class ConversationSocket:
         match decode(data):
             case str() as problem:
                 outbox.offer(f.error("invalid_frame", problem))
-            case f.UserMessageFrame(content=content):
+            case f.UserMessageFrame(content=content) as asked:
                 limit = self.limits.max_content_bytes
                 if not 1 <= len(content.encode()) <= limit:
                     message = f"content must be 1 to {limit:,} bytes of UTF-8"
@@ -161,14 +171,11 @@ class ConversationSocket:
                     return
                 if self.auth.expired():
                     raise _Close(CloseCode.BAD_AUTH)
-                try:
-                    await self._turns.start(self.user, self.conversation_id, content)
-                except TurnInProgress as e:
-                    outbox.offer(f.error("turn_in_progress", e.message))
-                except RateLimited as e:
-                    outbox.offer(f.error("rate_limited", e.message, retry_after_s=e.retry_after_s))
-                except Unavailable as e:
-                    outbox.offer(f.error("unavailable", e.message))
+                await self._start(content, asked)
+            case f.RegenerateFrame() as asked:
+                if self.auth.expired():
+                    raise _Close(CloseCode.BAD_AUTH)
+                await self._start("", asked)
             case f.CancelFrame():
                 await self._turns.cancel(self.conversation_id)
             case f.PingFrame():
@@ -197,6 +204,30 @@ class ConversationSocket:
             self.outbox.offer(f.error("invalid_frame", e.message))
         except (Unavailable, *STALE):
             self.outbox.offer(f.error("unavailable", "database unavailable: answer again"))
+
+    async def _start(self, content: str, frame: f.UserMessageFrame | f.RegenerateFrame) -> None:
+        """Start the turn a `user_message` or `regenerate` asks for, or say why not."""
+        outbox = self.outbox
+        try:
+            branch = await self._branch(frame)
+            await self._turns.start(self.user, self.conversation_id, content, branch=branch)
+        except TurnInProgress as e:
+            outbox.offer(f.error("turn_in_progress", e.message))
+        except RateLimited as e:
+            outbox.offer(f.error("rate_limited", e.message, retry_after_s=e.retry_after_s))
+        except Invalid as e:
+            outbox.offer(f.error("invalid_frame", e.message))
+        except Unavailable as e:
+            outbox.offer(f.error("unavailable", e.message))
+
+    async def _branch(self, frame: f.UserMessageFrame | f.RegenerateFrame) -> BranchPoint | None:
+        if self.requests is None:
+            return None
+        if isinstance(frame, f.RegenerateFrame):
+            return await self.requests.for_regenerate(
+                self.user, self.conversation_id, frame.message_id
+            )
+        return await self.requests.for_message(self.user, self.conversation_id, frame.parent_id)
 
     async def _converse(self) -> CloseCode | None:
         writer = asyncio.create_task(self._write(), name="ws writer")

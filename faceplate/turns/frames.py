@@ -72,7 +72,25 @@ class UserMessageFrame(
     tag="user_message",
     forbid_unknown_fields=True,
 ):
+    """`parent_id` left out continues the active branch; a message id (or null: a new root)
+    starts a new branch after it ("edit and resend")."""
+
     content: str
+    parent_id: UUID | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class RegenerateFrame(
+    msgspec.Struct,
+    frozen=True,
+    kw_only=True,
+    tag_field="type",
+    tag="regenerate",
+    forbid_unknown_fields=True,
+):
+    """Answer again, on a new branch, the user message that `message_id` (by default the active
+    leaf) answers."""
+
+    message_id: UUID | None = None
 
 
 class CancelFrame(
@@ -120,6 +138,7 @@ class ElicitationResponseFrame(
 ClientFrame = (
     AuthFrame
     | UserMessageFrame
+    | RegenerateFrame
     | CancelFrame
     | PingFrame
     | ApprovalFrame

@@ -22,6 +22,7 @@ from faceplate.errors import Unavailable
 from faceplate.queries import turns as q
 from faceplate.structs import TurnFence, TurnRowStatus, User
 from faceplate.turns import frames as f
+from faceplate.turns.branch import BranchPoint
 from faceplate.turns.channel import TurnChannel
 from faceplate.turns.decisions import Decisions
 from faceplate.turns.fanout import Fanout, LocalFanout, Outbox, Snapshot
@@ -87,8 +88,17 @@ class TurnRegistry:
 
     # --- turns ----------------------------------------------------------------------------------
 
-    async def start(self, user: User, conversation_id: UUID, content: str) -> UUID:
-        """Claim the conversation and start a turn as its own task; its id.
+    async def start(
+        self,
+        user: User,
+        conversation_id: UUID,
+        content: str,
+        *,
+        branch: BranchPoint | None = None,
+    ) -> UUID:
+        """Claim the conversation and start a turn as its own task; its id. Without `branch`
+        the turn continues the active leaf (the caller has checked that a branch's message is
+        the conversation's).
 
         TurnInProgress if a turn runs in it on any instance, RateLimited past the user's
         limits, Unavailable while this instance stops (or the database is away), NotFound if the
@@ -125,6 +135,7 @@ class TurnRegistry:
             release=lambda status: self._release(fence, status),
             watch=UNWATCHED if self._observer is None else self._observer.turn_started(),
             decisions=self.decisions,
+            branch=branch,
         )
         task = asyncio.create_task(self._run(conversation_id, runner), name=f"turn {turn_id}")
         self._running[conversation_id] = _Running(runner, task)

@@ -11,11 +11,20 @@ from uuid import UUID
 import msgspec
 from uuid6 import uuid7
 
-from faceplate.agents.base import ChatModel, Finish, LLMError, ModelFinish, TextDelta, ToolSpec
+from faceplate.agents.base import (
+    ChatModel,
+    Finish,
+    LLMError,
+    ModelFinish,
+    TextDelta,
+    ToolSpec,
+    Usage,
+)
 from faceplate.db import STALE, Database
 from faceplate.errors import Unavailable
 from faceplate.mcp_client.catalog import ToolSource
 from faceplate.mcp_client.results import error_result
+from faceplate.queries import conversations as cq
 from faceplate.queries import messages as q
 from faceplate.queries.conversations import get_conversation
 from faceplate.settings import Settings
@@ -29,6 +38,7 @@ from faceplate.structs import (
     TurnRowStatus,
     User,
 )
+from faceplate.turns.branch import BranchPoint
 from faceplate.turns.channel import TurnChannel
 from faceplate.turns.decisions import Decisions
 from faceplate.turns.frames import TurnError, TurnStatus
@@ -61,6 +71,7 @@ class TurnConfig(msgspec.Struct, frozen=True, kw_only=True):
     context_tokens: int = 128_000
     max_output_tokens: int = 4096
     approval_timeout_s: float = 600.0
+    models: tuple[str, ...] = ()  # the models a conversation may name, the default first
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TurnConfig:
@@ -71,7 +82,14 @@ class TurnConfig(msgspec.Struct, frozen=True, kw_only=True):
             context_tokens=settings.llm_context_tokens,
             max_output_tokens=settings.llm_max_output_tokens,
             approval_timeout_s=settings.approval_timeout_s,
+            models=settings.models,
         )
+
+    def model_for(self, chosen: str | None) -> str | None:
+        """The model a conversation's turn uses: its own while offered, else the default."""
+        if chosen is not None and chosen in self.models:
+            return chosen
+        return self.models[0] if self.models else None
 
 
 class _Stopped(Exception):
@@ -108,8 +126,16 @@ class TurnRunner:
         release: Release,
         watch: TurnWatch = UNWATCHED,
         decisions: Decisions | None = None,
+        branch: BranchPoint | None = None,
     ) -> None:
         self._db = db
+        self._branch = branch
+        self._model_name: str = model.name
+        # A regenerated answer hangs under the user message it answers again; every later
+        # message of the turn under the one before it (the active leaf).
+        self._first_parent: UUID | msgspec.UnsetType | None = (
+            branch.parent_id if branch is not None and branch.regenerate else msgspec.UNSET
+        )
         self._model = model
         self._tools = tools
         self._config = config
@@ -220,17 +246,34 @@ class TurnRunner:
         return False
 
     async def _turn(self) -> None:
+        branch = self._branch
         async with self._db.connection() as conn:
-            history = await q.list_history(
+            conv = await cq.get_conversation(
                 conn, user_id=self._user.id, conversation_id=self._conversation_id
             )
-        first = not any(m.role == "user" for m in history)
-        asked = await self._store(
-            "user", self._content, title_if_untitled=title_of(self._content) if first else None
-        )
-        self.channel.user_message(asked)
+            if conv is None:
+                raise _ConversationDeleted
+            # The model's history is the branch the turn continues, read as the turn starts.
+            leaf = conv.active_message_id if branch is None else branch.parent_id
+            history = (
+                []
+                if leaf is None
+                else await q.list_history(
+                    conn, user_id=self._user.id, conversation_id=self._conversation_id, leaf_id=leaf
+                )
+            )
+        self._model_name = self._config.model_for(conv.model) or self._model.name
+        if branch is None or not branch.regenerate:
+            first = not any(m.role == "user" for m in history)
+            asked = await self._store(
+                "user",
+                self._content,
+                title_if_untitled=title_of(self._content) if first else None,
+                parent=leaf,
+            )
+            self.channel.user_message(asked)
+            history.append(asked)
         self.channel.start()
-        history.append(asked)
         source = await self._interruptible(lambda: self._tools(self._user))
         rounds = 0
         while True:
@@ -260,11 +303,16 @@ class TurnRunner:
             message_id=uuid7(),
             interval_s=self._config.write_interval_s,
             fence=self.fence,
+            model=self._model_name,
+            parent=self._first_parent,
         )
+        self._first_parent = msgspec.UNSET
         self._writer = writer
         calls: list[ToolCall] = []
         try:
-            reason = await self._interruptible(lambda: self._stream(writer, calls, history, specs))
+            reason, usage = await self._interruptible(
+                lambda: self._stream(writer, calls, history, specs)
+            )
         except _Stopped as e:
             stopped: FinishReason = "cancelled" if e.reason == "cancelled" else "interrupted"
             await self._store_partial(writer, calls, stopped, CANCELLED)
@@ -273,7 +321,7 @@ class TurnRunner:
             await self._store_partial(writer, calls, "error", _MODEL_FAILED)
             raise
         self._watch.step_finished(reason)
-        stored = await writer.finish(reason, calls)
+        stored = await writer.finish(reason, calls, usage)
         self._writer = None
         if stored is None:
             raise _ConversationDeleted
@@ -286,8 +334,9 @@ class TurnRunner:
         calls: list[ToolCall],
         history: Sequence[Message],
         specs: Sequence[ToolSpec],
-    ) -> ModelFinish:
+    ) -> tuple[ModelFinish, Usage | None]:
         reason: ModelFinish | None = None
+        usage: Usage | None = None
         config = self._config
         sent = within_context(
             history,
@@ -296,7 +345,9 @@ class TurnRunner:
             context_tokens=config.context_tokens,
             max_output_tokens=config.max_output_tokens,
         )
-        events = self._model.stream(system=config.system_prompt, history=sent, tools=specs)
+        events = self._model.stream(
+            system=config.system_prompt, history=sent, tools=specs, model=self._model_name
+        )
         try:
             async for event in events:
                 if isinstance(event, TextDelta):
@@ -304,7 +355,7 @@ class TurnRunner:
                     writer.append(event.text)
                     self.channel.text(writer.message_id, event.text)
                 elif isinstance(event, Finish):
-                    reason = event.reason
+                    reason, usage = event.reason, event.usage
                     break
                 else:
                     calls.append(event.tool_call)
@@ -315,7 +366,7 @@ class TurnRunner:
                 await aclose()
         if reason is None:
             raise LLMError("the model's stream ended before it finished")
-        return reason
+        return reason, usage
 
     async def _store_partial(
         self, writer: StreamWriter, calls: list[ToolCall], reason: FinishReason, why: str
@@ -382,7 +433,9 @@ class TurnRunner:
         *,
         tool_results: list[ToolResult] | None = None,
         title_if_untitled: str | None = None,
+        parent: UUID | msgspec.UnsetType | None = msgspec.UNSET,
     ) -> Message:
+        """Store a message under `parent` (UNSET: under the active leaf, the turn's last)."""
         async with self._db.connection() as conn:
             stored = await q.create_message(
                 conn,
@@ -395,6 +448,8 @@ class TurnRunner:
                 title_if_untitled=title_if_untitled,
                 turn_id=self.fence.id,
                 epoch=self.fence.epoch,
+                new_branch=not isinstance(parent, msgspec.UnsetType),
+                parent_id=None if isinstance(parent, msgspec.UnsetType) else parent,
             )
         if stored is None:
             raise _ConversationDeleted

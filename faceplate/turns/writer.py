@@ -9,11 +9,14 @@ from collections.abc import Sequence
 from uuid import UUID
 
 import asyncpg
+import msgspec
 
+from faceplate.agents.base import Usage
 from faceplate.db import STALE, Conn, Database
 from faceplate.errors import Unavailable
 from faceplate.queries import messages as q
-from faceplate.structs import FinishReason, Message, ToolCall, TurnFence
+from faceplate.queries import usage as uq
+from faceplate.structs import FinishReason, Message, TokenUsage, ToolCall, TurnFence
 
 _log = logging.getLogger(__name__)
 
@@ -37,9 +40,15 @@ class StreamWriter:
         message_id: UUID,
         interval_s: float = 1.0,
         fence: TurnFence,
+        model: str | None = None,
+        parent: UUID | msgspec.UnsetType | None = msgspec.UNSET,
     ) -> None:
+        """`model` is recorded on the message; `parent` is where it hangs when it starts a
+        branch (UNSET: under the conversation's active leaf, as every later step)."""
         self._db = db
         self._fence = fence
+        self._model = model
+        self._parent = parent
         self._user_id = user_id
         self._conversation_id = conversation_id
         self.message_id = message_id
@@ -67,16 +76,21 @@ class StreamWriter:
             self._task = asyncio.create_task(self._run(), name=f"writer {self.message_id}")
 
     async def finish(
-        self, reason: FinishReason, tool_calls: Sequence[ToolCall] | None = None
+        self,
+        reason: FinishReason,
+        tool_calls: Sequence[ToolCall] | None = None,
+        usage: Usage | None = None,
     ) -> Message | None:
-        """Store the final text, tool calls and reason; None if the conversation is gone."""
+        """Store the final text, tool calls, reason and usage, and add the usage to the user's
+        tokens of the day (one transaction); None if the conversation is gone."""
         self._closing.set()
         self._dirty.set()
         if self._task is not None:
             await self._task
         if self.gone:
             return None
-        async with self._db.connection() as conn:
+        tokens = _tokens(usage)
+        async with self._db.connection() as conn, conn.transaction():
             if self.created:
                 stored = await q.finish_message(
                     conn,
@@ -87,9 +101,18 @@ class StreamWriter:
                     finish_reason=reason,
                     turn_id=self._fence.id,
                     epoch=self._fence.epoch,
+                    usage=tokens,
                 )
             else:
-                stored = await self._create(conn, tool_calls or None, reason)
+                stored = await self._create(conn, tool_calls or None, reason, tokens)
+            if stored is not None and tokens is not None:
+                await uq.add_token_usage(
+                    conn,
+                    user_id=self._user_id,
+                    model=stored.model or "unknown",
+                    input_tokens=tokens.input_tokens,
+                    output_tokens=tokens.output_tokens,
+                )
         self.gone = stored is None
         return stored
 
@@ -119,8 +142,10 @@ class StreamWriter:
         conn: Conn,
         tool_calls: Sequence[ToolCall] | None = None,
         finish_reason: FinishReason | None = None,
+        usage: TokenUsage | None = None,
     ) -> Message | None:
         """Insert the message with its text so far: still streaming unless a reason is given."""
+        new_branch = not isinstance(self._parent, msgspec.UnsetType)
         return await q.create_message(
             conn,
             user_id=self._user_id,
@@ -132,6 +157,10 @@ class StreamWriter:
             finish_reason=finish_reason,
             turn_id=self._fence.id,
             epoch=self._fence.epoch,
+            new_branch=new_branch,
+            parent_id=None if isinstance(self._parent, msgspec.UnsetType) else self._parent,
+            model=self._model,
+            usage=usage,
         )
 
     async def _write(self) -> None:
@@ -154,3 +183,10 @@ class StreamWriter:
             return
         self.created = stored is not None
         self.gone = stored is None
+
+
+def _tokens(usage: Usage | None) -> TokenUsage | None:
+    """The usage as stored: null when the provider reported neither count."""
+    if usage is None or (usage.input_tokens is None and usage.output_tokens is None):
+        return None
+    return TokenUsage(input_tokens=usage.input_tokens or 0, output_tokens=usage.output_tokens or 0)

@@ -15,6 +15,7 @@
 -- $12 model :: varchar  (assistant messages: the model writing it)
 -- $13 turn_id :: uuid  (the turn writing it; null only outside a turn, e.g. seeding)
 -- $14 epoch :: int4  (the turn's epoch: nothing is written once another instance took it over)
+-- $15 usage :: jsonb  (an assistant message stored whole: its usage, or null)
 -- returns: id uuid, conversation_id uuid, parent_id uuid, sibling_ids uuid[], role varchar, content text, tool_calls jsonb, tool_results jsonb, finish_reason varchar, model varchar, usage jsonb, created_at timestamptz
 -- Nothing is inserted when the conversation is not the user's, or when the parent is not one
 -- of its messages: the CTEs yield no row. The conversation row is locked first, so the active
@@ -37,7 +38,8 @@ WITH owned AS (
     FOR UPDATE
 ),
 placed AS (
-    SELECT o.id AS conversation_id, o.parent_id, COALESCE(p.depth + 1, 0) AS depth
+    SELECT o.id AS conversation_id, o.parent_id, COALESCE(p.depth + 1, 0) AS depth,
+           CASE WHEN p.depth % 64 = 0 THEN p.id ELSE p.jump_id END AS jump_id
     FROM owned AS o
     LEFT JOIN faceplate.messages AS p ON p.id = o.parent_id AND p.conversation_id = o.id
     WHERE o.parent_id IS NULL OR p.id IS NOT NULL
@@ -52,9 +54,9 @@ touched AS (
     RETURNING c.id
 )
 INSERT INTO faceplate.messages AS m
-    (id, conversation_id, parent_id, depth, role, content, tool_calls, tool_results,
-     finish_reason, model)
-SELECT $3, t.id, pl.parent_id, pl.depth, $4, $5, $6, $7, $8, $12
+    (id, conversation_id, parent_id, depth, jump_id, role, content, tool_calls, tool_results,
+     finish_reason, model, usage)
+SELECT $3, t.id, pl.parent_id, pl.depth, pl.jump_id, $4, $5, $6, $7, $8, $12, $15
 FROM touched AS t
 JOIN placed AS pl ON pl.conversation_id = t.id
 RETURNING m.id, m.conversation_id, m.parent_id,

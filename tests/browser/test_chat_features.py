@@ -131,6 +131,7 @@ def test_archive_moves_a_conversation_out_of_the_list_and_back(ui: Ui) -> None:
 
     ui.page.get_by_role("button", name="Archived").click()
     expect(item).to_be_visible()
+    item.hover()  # its actions show on hover (or while it is the open conversation)
     item.get_by_title("Unarchive").click()
     expect(item).to_have_count(0)
     ui.page.get_by_role("button", name="Back to conversations").click()

@@ -481,3 +481,31 @@ async def test_finish_of_a_user_message_does_nothing(db: Database) -> None:
             finish_reason="stop",
         )
     assert finished is None
+
+
+async def test_pages_of_a_deep_branch_follow_it_root_first(db: Database) -> None:
+    """Deep enough for the walk to jump 64 levels at a time; a branch forks at 100."""
+    async with db.connection() as conn:
+        user = await make_user(conn)
+        conversation = await make_conversation(conn, user.id)
+        made = [
+            await make_message(conn, user.id, conversation.id, content=f"m{n}") for n in range(300)
+        ]
+        side = await create_message(
+            conn,
+            user_id=user.id,
+            conversation_id=conversation.id,
+            id=uuid7(),
+            role="user",
+            content="side",
+            new_branch=True,
+            parent_id=made[100].id,
+        )
+        assert side is not None
+        for n in range(150):
+            await make_message(conn, user.id, conversation.id, content=f"s{n}")
+        history = await list_history(conn, user_id=user.id, conversation_id=conversation.id)
+        pages = await _pages(conn, user.id, conversation.id, 7)
+    expected = [f"m{n}" for n in range(101)] + ["side"] + [f"s{n}" for n in range(150)]
+    assert [m.content for m in history] == expected
+    assert [m.content for page in pages for m in page] == expected

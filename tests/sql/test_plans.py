@@ -243,6 +243,14 @@ HOT: Final = [
     ),
     pytest.param(
         Hot(
+            "get_answered_message",
+            "messages_pkey",
+            lambda d: (d.user_id, d.conversation_id, None),
+        ),
+        id="get_answered_message",
+    ),
+    pytest.param(
+        Hot(
             "update_active_message",
             "messages_conversation_parent_idx",
             lambda d: (d.user_id, d.conversation_id, d.message_id),
@@ -319,7 +327,7 @@ def _scans_of(explained: list[dict[str, Any]], relation: str) -> list[dict[str, 
     return [n for n in _nodes(explained[0]["Plan"]) if n.get("Relation Name") == relation]
 
 
-@pytest.mark.parametrize("query", ["list_messages", "list_history"])
+@pytest.mark.parametrize("query", ["list_messages", "list_history", "get_answered_message"])
 async def test_the_walk_up_a_branch_reads_no_message_it_does_not_need(
     db: Database, database_url: str, query: str
 ) -> None:

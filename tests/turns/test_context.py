@@ -179,16 +179,15 @@ def _seed(database_url: str, conversation_id: str, count: int) -> None:
                     at,
                 )
             )
-    # One branch: each message's parent is the one before it, the last is the active leaf.
-    parents = [None, *(r[0] for r in rows[:-1])]
+    # One chain, each message under the one before, the last the active leaf.
     with psycopg.connect(database_url) as conn, conn.cursor() as cursor:
         cursor.executemany(
-            "INSERT INTO faceplate.messages (id, conversation_id, role, content, tool_calls,"
-            " tool_results, finish_reason, created_at, parent_id, depth)"
-            " VALUES (%s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s, %s, %s)",
+            "INSERT INTO faceplate.messages (id, conversation_id, parent_id, depth, role, content,"
+            " tool_calls, tool_results, finish_reason, created_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s)",
             [
-                (r[0], UUID(conversation_id), *r[1:], parent, depth)
-                for depth, (r, parent) in enumerate(zip(rows, parents, strict=True))
+                (r[0], UUID(conversation_id), rows[n - 1][0] if n else None, n, *r[1:])
+                for n, r in enumerate(rows)
             ],
         )
         cursor.execute(
