@@ -14,6 +14,7 @@ from faceplate.db import Database
 from faceplate.errors import Conflict, Invalid, NotFound
 from faceplate.queries import conversations as q
 from faceplate.queries import messages as mq
+from faceplate.queries import turns as tq
 from faceplate.services.models import Models
 from faceplate.structs import Conversation, Message, User
 
@@ -121,17 +122,18 @@ class Conversations:
     async def set_active(self, user: User, conversation_id: UUID, message_id: UUID) -> Conversation:
         """Continue the branch of the newest leaf under `message_id`; NotFound if the
         conversation is not the user's or the message not in it, Conflict while a turn runs."""
-        if self._turns.running(conversation_id) is not None:
-            await self.get(user, conversation_id)  # not theirs: 404 before 409
-            raise Conflict("a turn is in progress in this conversation")
         async with self._db.connection() as conn:
             conv = await q.update_active_message(
                 conn, user_id=user.id, conversation_id=conversation_id, message_id=message_id
             )
             if conv is None:
-                if await q.get_conversation(conn, user_id=user.id, conversation_id=conversation_id):
-                    raise NotFound("message not found in this conversation")
-                raise NotFound(_NOT_FOUND)
+                if not await q.get_conversation(
+                    conn, user_id=user.id, conversation_id=conversation_id
+                ):
+                    raise NotFound(_NOT_FOUND)  # not theirs: 404 before 409
+                if await tq.get_running_turn(conn, conversation_id=conversation_id) is not None:
+                    raise Conflict("a turn is in progress in this conversation")
+                raise NotFound("message not found in this conversation")
         return conv
 
     async def delete(self, user: User, conversation_id: UUID) -> None:

@@ -1,6 +1,7 @@
 -- name: update_active_message :one
 -- Make the newest leaf under a message (itself when it has no children) the active one of the
--- user's conversation; none if the conversation is not theirs or the message not in it.
+-- user's conversation; none if the conversation is not theirs, the message not in it, or a
+-- turn runs in it on any instance (the turns table says so in this same statement).
 -- $1 user_id :: uuid
 -- $2 conversation_id :: uuid
 -- $3 message_id :: uuid
@@ -32,4 +33,7 @@ SET active_message_id = l.id
 FROM leaf AS l
 WHERE c.id = $2
   AND c.user_id = $1
+  AND NOT EXISTS (
+      SELECT 1 FROM faceplate.turns AS t WHERE t.conversation_id = $2 AND t.status = 'running'
+  )
 RETURNING c.id, c.title, c.model, c.archived, c.active_message_id, c.created_at, c.updated_at;

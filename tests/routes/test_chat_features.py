@@ -442,3 +442,28 @@ def test_usage_of_a_whole_leap_year_is_fine(client: TestClient, alice: Headers) 
     params = {"from": "2024-01-01", "to": "2024-12-31"}
     response = client.get("/v1/me/usage", params=params, headers=alice)
     assert response.json() == {"days": [], "limit_per_day": 1000, "used_today": 0}
+
+
+def test_put_active_while_a_turn_runs_on_another_instance_is_409(
+    client: TestClient, alice: Headers, bob: Headers, database_url: str
+) -> None:
+    conv = _create(client, alice)
+    ids = {k: str(v) for k, v in _tree(database_url, conv["id"]).items()}
+    before = client.get(f"/v1/conversations/{conv['id']}", headers=alice).json()
+    # Another instance's running turn is only its row in the turns table.
+    with psycopg.connect(database_url) as db:
+        db.execute(
+            "INSERT INTO faceplate.turns (id, conversation_id, user_id, instance_id,"
+            " lease_expires_at) SELECT %s, c.id, c.user_id, 'elsewhere', now() + interval '1 min'"
+            " FROM faceplate.conversations AS c WHERE c.id = %s",
+            (uuid7(), UUID(conv["id"])),
+        )
+    path = f"/v1/conversations/{conv['id']}/active"
+    response = client.put(path, json={"message_id": ids["a1"]}, headers=alice)
+    assert_error(response, 409, "conflict")
+    assert_error(client.put(path, json={"message_id": ids["a1"]}, headers=bob), 404, "not_found")
+    after = client.get(f"/v1/conversations/{conv['id']}", headers=alice).json()
+    assert after["active_message_id"] == before["active_message_id"]
+    with psycopg.connect(database_url) as db:
+        db.execute("UPDATE faceplate.turns SET status = 'completed', ended_at = now()")
+    assert client.put(path, json={"message_id": ids["a1"]}, headers=alice).status_code == 200
