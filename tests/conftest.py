@@ -20,7 +20,8 @@ from faceplate.settings import Settings
 from tests.support.app import bearer, dev_settings, dev_token
 from tests.support.jwks import JwksServer, SigningKey, new_signing_key
 
-TEMPLATE = "faceplate_template"
+# One template per xdist worker: workers may share one server (FACEPLATE_TEST_DATABASE_URL).
+TEMPLATE = f"faceplate_template_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 
 # Database names cannot be parameters: psycopg quotes them as identifiers.
 _CREATE = SQL("CREATE DATABASE {}")
