@@ -5,12 +5,13 @@
 -- $2 conversation_id :: uuid
 -- $3 after_depth :: int4  (the depth of the previous page's last message; null for the first)
 -- $4 limit :: int8  (one more than the page size, to learn whether a next page exists)
--- returns: id uuid, conversation_id uuid, parent_id uuid, sibling_ids uuid[], role varchar, content text, tool_calls jsonb, tool_results jsonb, finish_reason varchar, model varchar, usage jsonb, created_at timestamptz
+-- returns: id uuid, conversation_id uuid, parent_id uuid, sibling_ids uuid[], role varchar, content text, tool_calls text, tool_results text, finish_reason varchar, model varchar, usage text, created_at timestamptz
 -- The walk goes up from the leaf by primary key, narrow (id, parent, depth), and stops at the
 -- cursor. Each step must rise one level (depth strictly falls), so it ends within depth + 1
 -- steps whatever the data. Only the page's rows are then read whole.
 -- sibling_ids: the children of the message's parent (the roots, for a root), oldest first,
--- from messages_conversation_parent_idx.
+-- from messages_conversation_parent_idx. tool_calls, tool_results and usage come as the text of
+-- their JSONB: the page relays them as they are stored, never decoded.
 WITH RECURSIVE branch (id, parent_id, depth) AS (
     SELECT m.id, m.parent_id, m.depth
     FROM faceplate.conversations AS c
@@ -40,8 +41,8 @@ SELECT m.id, m.conversation_id, m.parent_id,
                        WHERE s.conversation_id = m.conversation_id AND s.parent_id = m.parent_id
                        ORDER BY s.created_at, s.id)
        END AS sibling_ids,
-       m.role, m.content, m.tool_calls, m.tool_results, m.finish_reason, m.model, m.usage,
-       m.created_at
+       m.role, m.content, m.tool_calls::text AS tool_calls, m.tool_results::text AS tool_results,
+       m.finish_reason, m.model, m.usage::text AS usage, m.created_at
 FROM page AS pg
 JOIN faceplate.messages AS m ON m.id = pg.id
 ORDER BY pg.depth;
