@@ -27,14 +27,25 @@ from uuid6 import uuid7
 
 from bench import loadgen, pg, rest
 from bench import metrics as metrics_cost
+from bench.first import FirstResult, first_token
+from bench.pgcpu import PgCpu
 from bench.profile import record, summarize
 from bench.report import Section, Summary, render, write_json
 from bench.seed import Seeded, create_conversations, seed
-from bench.servers import HOST, ROOT, Server, loop_and_http, model_server, uvicorn_server
+from bench.servers import (
+    HOST,
+    ROOT,
+    Server,
+    loop_and_http,
+    mcp_server,
+    model_server,
+    serve_server,
+    uvicorn_server,
+)
 from bench.writes import WriteCounter, WritesResult, writes_result
 from bench.ws import IdleResult, Mode, WsResult, WsRun, idle_sockets, probe, relay_run, ws_result
 
-PARTS: Final = ("rest", "ws", "writes", "idle")
+PARTS: Final = ("rest", "first", "ws", "writes", "idle")
 ROUTE_KEYS: Final = ("messages", "list", "get", "create", "me")
 
 
@@ -52,15 +63,17 @@ class Size(msgspec.Struct, frozen=True, kw_only=True):
     writes_deltas: int
     writes_stream_s: float  # how long the paced turn of the writes count streams
     idle_sockets: int
+    first_servers: tuple[int, ...]  # MCP servers enabled in the first-token cases (and none)
+    first_turns: int  # measured turns per case, after the one that opens the sessions
 
 
 SIZES: Final = {
     "full": Size(
         conversations=200,
         messages=50,
-        duration_s=10.0,
+        duration_s=5.0,
         rounds=3,
-        warmup_s=2.0,
+        warmup_s=1.0,
         ws_turns=(1, 50),
         ws_deltas=2000,
         ws_paced_deltas=300,
@@ -69,6 +82,8 @@ SIZES: Final = {
         writes_deltas=2000,
         writes_stream_s=5.0,
         idle_sockets=2000,
+        first_servers=(5, 20),
+        first_turns=7,
     ),
     "tiny": Size(
         conversations=20,
@@ -84,6 +99,8 @@ SIZES: Final = {
         writes_deltas=100,
         writes_stream_s=0.5,
         idle_sockets=20,
+        first_servers=(2,),
+        first_turns=2,
     ),
 }
 
@@ -115,6 +132,11 @@ def _parser() -> argparse.ArgumentParser:
         help="the ASGI app measured as the service (module:attr), to try a variant",
     )
     p.add_argument("--no-pin", action="store_true", help="do not pin processes to CPUs")
+    p.add_argument(
+        "--no-serve",
+        action="store_true",
+        help="REST without `faceplate serve` (its default access log) as a third side",
+    )
     p.add_argument("--profile", action="store_true", help="py-spy the service on every route")
     p.add_argument(
         "--metrics",
@@ -193,7 +215,14 @@ class _Run:
         `extra_env` adds to `env` for the servers it names."""
         servers = {
             name: stack.enter_context(
-                uvicorn_server(
+                serve_server(
+                    name,
+                    env={**env, **(extra_env or {}).get(name, {})},
+                    cpu=self.server_cpu,
+                    logdir=logdir,
+                )
+                if app == "serve"
+                else uvicorn_server(
                     name,
                     app,
                     env={**env, **(extra_env or {}).get(name, {})},
@@ -311,6 +340,7 @@ def _metrics(
         rounds=run.rounds,
         generator=run.generator,
         cpu=run.load_cpu,
+        pg=None,
         progress=lambda line: _say("metrics on/off: " + line),
     )
     size, turns = run.size, max(run.size.ws_turns)
@@ -348,28 +378,52 @@ def _run_async(coro: Any) -> Any:
     return uvloop.run(coro)
 
 
+async def _first(
+    run: _Run, seeded: Seeded, service: Server, stack: ExitStack, logdir: Path
+) -> FirstResult:
+    local = stack.enter_context(mcp_server(0, cpu=run.load_cpu, logdir=logdir))
+    far = stack.enter_context(mcp_server(100, cpu=run.load_cpu, logdir=logdir))
+    return await first_token(
+        service.base_url,
+        _ws_url(service),
+        seeded.token,
+        local_url=local,
+        far_url=far,
+        counts=run.size.first_servers,
+        turns=run.size.first_turns,
+        progress=_say,
+    )
+
+
 def _rest(
-    run: _Run, seeded: Seeded, service: Server, floor: Server
+    run: _Run, seeded: Seeded, servers: dict[str, Server], db_url: str
 ) -> tuple[list[rest.RouteResult], dict[str, Any] | None]:
     keys = {k.strip() for k in run.args.routes.split(",") if k.strip()}
     if keys - set(ROUTE_KEYS):
         raise SystemExit(f"bench: unknown route(s) {', '.join(sorted(keys - set(ROUTE_KEYS)))}")
     routes = [r for r in rest.routes(seeded) if r.key in keys]
-    problems = rest.compare_responses([service, floor], seeded.token, routes)
+    measured = {k: servers[k] for k in (rest.SERVICE, rest.LOGGED, rest.FLOOR) if k in servers}
+    problems = rest.compare_responses(list(measured.values()), seeded.token, routes)
     if problems:
         raise RuntimeError("service and floor differ:\n  " + "\n  ".join(problems))
-    results = rest.measure(
-        routes,
-        {"service": service, "floor": floor},
-        token=seeded.token,
-        connections=run.args.connections,
-        duration_s=run.duration_s,
-        warmup_s=run.warmup_s,
-        rounds=run.rounds,
-        generator=run.generator,
-        cpu=run.load_cpu,
-        progress=_say,
-    )
+    pg_cpu = PgCpu(db_url)
+    try:
+        results = rest.measure(
+            routes,
+            measured,
+            token=seeded.token,
+            connections=run.args.connections,
+            duration_s=run.duration_s,
+            warmup_s=run.warmup_s,
+            rounds=run.rounds,
+            generator=run.generator,
+            cpu=run.load_cpu,
+            pg=pg_cpu,
+            progress=_say,
+        )
+    finally:
+        pg_cpu.close()
+    service, floor = servers[rest.SERVICE], servers[rest.FLOOR]
     profiles = _profile(run, routes, seeded, [service, floor]) if run.args.profile else None
     return results, profiles
 
@@ -419,7 +473,8 @@ def _meta(run: _Run, db: pg.BenchDatabase, size_name: str) -> dict[str, Any]:
         "cpus": run.cpus,
         "python": platform.python_version(),
         "service_app": run.args.service_app,
-        "uvicorn": f"one worker, --no-access-log, --loop {loop}, --http {http}",
+        "uvicorn": f"one worker, --no-access-log, --loop {loop}, --http {http}; "
+        "serve: `faceplate serve`, its defaults (access log on, to a file)",
         "generator": generator,
         "connections": run.args.connections,
         "rounds": run.rounds,
@@ -469,6 +524,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         apps = {"service": args.service_app}
         if "rest" in run.parts:
             apps["floor"] = "bench.floor:app"
+            if not args.no_serve:
+                apps[rest.LOGGED] = "serve"
         if ws_parts:
             apps["ws-floor"] = "bench.wsfloor:app"
         extra_env: dict[str, dict[str, str]] = {}
@@ -479,9 +536,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         servers = run.start(stack, apps, env, workdir, extra_env)
         service = servers["service"]
         if "rest" in run.parts:
-            summary_parts["rest"], profiles = _rest(run, seeded, service, servers["floor"])
+            summary_parts["rest"], profiles = _rest(run, seeded, servers, db.url)
+            if rest.LOGGED in servers:
+                servers[rest.LOGGED].stop()  # its CPU is not needed any more
         if args.metrics:
             metrics = _metrics(run, db.url, seeded, service, servers["service-off"])
+        if "first" in run.parts:
+            summary_parts["first"] = _run_async(_first(run, seeded, service, stack, workdir))
         if ws_parts:
             reason = _run_async(probe(_ws_url(service)(seeded.conversation_id), seeded.token))
             if reason is not None:

@@ -1,49 +1,134 @@
-"""The REST floor: a bare ASGI callable doing the service's work with no framework.
+"""The REST floor: the service's REST work written plainly, independent of the service's code.
 
-Same settings (FACEPLATE_*), same pool (`open_database`: codecs, ping on acquire), same SQL
-files through `faceplate.queries`, same dev token check, same cached identity → user lookup,
-same msgspec structs on the wire. Routing is by hand on method and path. What it lacks is
-everything a framework adds: routing tables, Request objects, middleware, exception handlers.
-Run it with `uvicorn bench.floor:app`.
+A bare ASGI callable routing by hand, its own asyncpg pool (a ping on every acquire, as the
+service's), its own SQL below, JSONB passed through as the raw JSON PostgreSQL sends (never
+decoded), the dev token checked with PyJWT, the identity → user lookup cached for 60 s, and
+bodies encoded once with msgspec. It imports nothing of `faceplate`, so whatever the service's
+layers cost — its SQL and plans, its decoding, its framework — shows as the distance to it.
+Run it with `uvicorn bench.floor:app` and the service's FACEPLATE_* environment.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import os
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Final, TypeVar
 from urllib.parse import parse_qsl
 from uuid import UUID
 
+import asyncpg
+import jwt
 import msgspec
 from uuid6 import uuid7
-
-from faceplate.api.pages import CursorCodec, Page, encode_cursor, page_of
-from faceplate.api.schemas import CreateConversation, ErrorBody, ErrorDetail, Me
-from faceplate.auth import DevVerifier, Identity, InvalidToken, bearer_token
-from faceplate.auth.dev import load_or_create_secret
-from faceplate.db import Conn, Database, open_database
-from faceplate.errors import Invalid
-from faceplate.queries import conversations as cq
-from faceplate.queries import messages as mq
-from faceplate.queries import users as uq
-from faceplate.settings import load_settings
-from faceplate.structs import User
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
-_ENC: Final = msgspec.json.Encoder()
-_CREATE: Final = msgspec.json.Decoder(CreateConversation)
-_CURSOR: Final = CursorCodec(tuple[datetime, UUID])
-_DEPTH_CURSOR: Final = CursorCodec(int)
-_K = TypeVar("_K")
-_JSON: Final = (b"content-type", b"application/json")
-_BEARER: Final = (b"www-authenticate", b"Bearer")
+_USER: Final = """
+SELECT u.id, u.email, u.created_at FROM faceplate.users AS u WHERE u.subject_id = $1"""
+_UPSERT_USER: Final = """
+INSERT INTO faceplate.users AS u (id, subject_id, email) VALUES ($1, $2, $3)
+ON CONFLICT (subject_id) DO UPDATE SET email = EXCLUDED.email
+RETURNING u.id, u.email, u.created_at"""
+_COLUMNS: Final = (
+    "c.id, c.title, c.model, c.archived, c.active_message_id, c.created_at, c.updated_at"
+)
+_CONVERSATIONS: Final = f"""
+SELECT {_COLUMNS} FROM faceplate.conversations AS c
+WHERE c.user_id = $1 AND NOT c.archived AND (c.updated_at, c.id) < ($2, $3)
+ORDER BY c.updated_at DESC, c.id DESC LIMIT $4"""
+_CONVERSATION: Final = f"""
+SELECT {_COLUMNS} FROM faceplate.conversations AS c
+WHERE c.id = $2 AND c.user_id = $1"""
+_CREATE: Final = f"""
+INSERT INTO faceplate.conversations AS c (id, user_id, title, model) VALUES ($1, $2, $3, $4)
+RETURNING {_COLUMNS}"""
+# The active branch, root first, after the depth of the cursor: up from the active leaf (the
+# owner read once, by the scalar subquery), then the page's rows whole, each with the children
+# of its parent. An empty page asks whether the conversation is the user's at all (404).
+_OWNED: Final = "SELECT 1 FROM faceplate.conversations AS c WHERE c.id = $2 AND c.user_id = $1"
+_MESSAGES: Final = """
+WITH RECURSIVE up AS (
+    SELECT m.id, m.parent_id, m.depth FROM faceplate.messages AS m
+    WHERE m.id = (SELECT c.active_message_id FROM faceplate.conversations AS c
+                  WHERE c.id = $1 AND c.user_id = $2)
+  UNION ALL
+    SELECT p.id, p.parent_id, p.depth FROM up JOIN faceplate.messages AS p ON p.id = up.parent_id
+    WHERE p.depth < up.depth AND p.depth > $3
+)
+SELECT m.id, m.conversation_id, m.parent_id,
+       ARRAY(SELECT s.id FROM faceplate.messages AS s
+             WHERE s.conversation_id = m.conversation_id
+               AND s.parent_id IS NOT DISTINCT FROM m.parent_id
+             ORDER BY s.created_at, s.id),
+       m.role, m.content, m.tool_calls, m.tool_results, m.finish_reason, m.model, m.usage,
+       m.created_at
+FROM (SELECT up.id, up.depth FROM up WHERE up.depth > $3 ORDER BY up.depth LIMIT $4) AS pg
+JOIN faceplate.messages AS m ON m.id = pg.id
+ORDER BY pg.depth"""
+
+_FIRST_AT: Final = datetime.fromisoformat("0001-01-01T00:00:00+00:00")
+_LAST_AT: Final = datetime.fromisoformat("9999-12-31T23:59:59.999999+00:00")
+_NO_ID: Final = UUID(int=0)
+_ALL_ID: Final = UUID(int=2**128 - 1)
 _TTL_S: Final = 60.0
 _PREFIX: Final = "/v1/conversations/"
+_JSON: Final = (b"content-type", b"application/json")
+_BEARER: Final = (b"www-authenticate", b"Bearer")
+
+
+class Conversation(msgspec.Struct):
+    id: UUID
+    title: str | None
+    model: str | None
+    archived: bool
+    active_message_id: UUID | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class Message(msgspec.Struct):
+    id: UUID
+    conversation_id: UUID
+    parent_id: UUID | None
+    sibling_ids: list[UUID]
+    role: str
+    content: str
+    tool_calls: msgspec.Raw | None
+    tool_results: msgspec.Raw | None
+    finish_reason: str | None
+    model: str | None
+    usage: msgspec.Raw | None
+    created_at: datetime
+
+
+class Page(msgspec.Struct):
+    items: list[Any]
+    next_cursor: str | None
+
+
+class Me(msgspec.Struct):
+    id: UUID
+    email: str
+    created_at: datetime
+
+
+class Create(msgspec.Struct, forbid_unknown_fields=True):
+    title: str | None = None
+    model: str | None = None
+
+
+_ENC: Final = msgspec.json.Encoder()
+_CREATE_BODY: Final = msgspec.json.Decoder(Create)
+_KEY: Final = msgspec.json.Decoder(tuple[datetime, UUID])
+_DEPTH: Final = msgspec.json.Decoder(int)
+_K = TypeVar("_K")
 
 
 class _Reply(Exception):
@@ -52,14 +137,31 @@ class _Reply(Exception):
         self.status, self.code, self.message = status, code, message
 
 
+def _raw_jsonb(data: bytes) -> msgspec.Raw:
+    return msgspec.Raw(data[1:])  # binary jsonb: a version byte, then the JSON text
+
+
+def _jsonb(value: Any) -> bytes:
+    return b"\x01" + _ENC.encode(value)
+
+
+async def _init(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec(
+        "jsonb", schema="pg_catalog", format="binary", encoder=_jsonb, decoder=_raw_jsonb
+    )
+
+
+async def _ping(conn: Any) -> None:
+    await conn.execute("SELECT 1")
+
+
 class Floor:
-    """The ASGI app; the pool and verifier are made in the lifespan, like the service's."""
+    """The ASGI app; the pool and the token secret are had in the lifespan."""
 
     def __init__(self) -> None:
-        self._db: Database | None = None
-        self._verifier: DevVerifier | None = None
-        self._timeout_s = 30.0
-        self._users: dict[Identity, tuple[float, User]] = {}
+        self._pool: asyncpg.Pool | None = None
+        self._secret = b""
+        self._users: dict[tuple[str, str], tuple[float, asyncpg.Record]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -71,20 +173,20 @@ class Floor:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                s = load_settings()
-                assert s.database_url is not None, "the floor needs FACEPLATE_DATABASE_URL"
-                self._db = await open_database(
-                    s.database_url,
-                    min_size=s.db_pool_min,
-                    max_size=s.db_pool_max,
-                    timeout_s=s.db_pool_timeout_s,
+                env = os.environ
+                self._pool = await asyncpg.create_pool(
+                    env["FACEPLATE_DATABASE_URL"],
+                    min_size=int(env.get("FACEPLATE_DB_POOL_MIN", "5")),
+                    max_size=int(env.get("FACEPLATE_DB_POOL_MAX", "20")),
+                    init=_init,
+                    setup=_ping,
                 )
-                self._timeout_s = s.db_pool_timeout_s
-                self._verifier = DevVerifier(load_or_create_secret(s.data_dir))
+                data = Path(env.get("FACEPLATE_DATA_DIR", ".faceplate"))
+                self._secret = (data / "dev-token-secret").read_bytes()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                if self._db is not None:
-                    await self._db.close()
+                if self._pool is not None:
+                    await self._pool.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -94,7 +196,7 @@ class Floor:
             status, body = await self._route(scope, receive)
         except _Reply as e:
             status = e.status
-            body = _ENC.encode(ErrorBody(error=ErrorDetail(code=e.code, message=e.message)))
+            body = _ENC.encode({"error": {"code": e.code, "message": e.message}})
             if status == 401:
                 headers.append(_BEARER)
         headers.append((b"content-length", str(len(body)).encode()))
@@ -108,7 +210,7 @@ class Floor:
             return 200, b'{"status":"ready"}'
         if path == "/v1/me" and method == "GET":
             user = await self._user(scope)
-            return 200, _ENC.encode(Me(id=user.id, email=user.email, created_at=user.created_at))
+            return 200, _ENC.encode(Me(user["id"], user["email"], user["created_at"]))
         if path == "/v1/conversations":
             if method == "GET":
                 return 200, await self._list(scope, await self._user(scope))
@@ -125,46 +227,49 @@ class Floor:
         raise _Reply(404, "not_found", "not found")
 
     def _acquire(self) -> Any:
-        """A pooled connection as the service gets one: ping on acquire, bounded wait."""
-        assert self._db is not None
-        return self._db.pool.acquire(timeout=self._timeout_s)
+        assert self._pool is not None
+        return self._pool.acquire(timeout=30.0)
 
-    async def _user(self, scope: Scope) -> User:
-        assert self._verifier is not None
-        header = None
+    async def _user(self, scope: Scope) -> asyncpg.Record:
+        token = None
         for name, value in scope["headers"]:
             if name == b"authorization":
-                header = value.decode("latin-1")
+                scheme, _, token = value.decode("latin-1").partition(" ")
+                if scheme.lower() != "bearer":
+                    token = None
         try:
-            identity = await self._verifier.verify(bearer_token(header))
-        except InvalidToken:
+            claims = jwt.decode(
+                token or "",
+                self._secret,
+                algorithms=["HS256"],
+                leeway=60,
+                options={"require": ["exp"]},
+            )
+            subject, email = str(claims["sub"]), str(claims["email"])
+        except (jwt.PyJWTError, KeyError):
             raise _Reply(401, "unauthorized", "invalid or expired token") from None
         now = time.monotonic()
-        hit = self._users.get(identity)
+        hit = self._users.get((subject, email))
         if hit is not None and hit[0] > now:
             return hit[1]
         async with self._acquire() as conn:
-            user = await uq.get_user_by_subject(conn, subject_id=identity.subject)
-            if user is None or user.email != identity.email:
-                user = await uq.upsert_user(
-                    conn, id=uuid7(), subject_id=identity.subject, email=identity.email
-                )
-        self._users[identity] = (now + _TTL_S, user)
+            user = await conn.fetchrow(_USER, subject)
+            if user is None or user["email"] != email:
+                user = await conn.fetchrow(_UPSERT_USER, uuid7(), subject, email)
+        self._users[(subject, email)] = (now + _TTL_S, user)
         return user
 
-    async def _list(self, scope: Scope, user: User) -> bytes:
+    async def _list(self, scope: Scope, user: asyncpg.Record) -> bytes:
         limit, after = _page_params(scope)
+        at, last = after or (_LAST_AT, _ALL_ID)
         async with self._acquire() as conn:
-            rows = await cq.list_conversations(
-                conn,
-                user_id=user.id,
-                after_updated_at=after[0] if after else None,
-                after_id=after[1] if after else None,
-                limit=limit + 1,
-            )
-        return _ENC.encode(page_of(rows, limit, lambda c: (c.updated_at, c.id)))
+            rows = await conn.fetch(_CONVERSATIONS, user["id"], at, last, limit + 1)
+        items = [Conversation(*r) for r in rows[:limit]]
+        more = len(rows) > limit
+        cursor = _cursor((items[-1].updated_at, items[-1].id)) if more else None
+        return _ENC.encode(Page(items, cursor))
 
-    async def _create(self, receive: Receive, user: User) -> bytes:
+    async def _create(self, receive: Receive, user: asyncpg.Record) -> bytes:
         chunks = []
         while True:
             message = await receive()
@@ -172,45 +277,36 @@ class Floor:
             if not message.get("more_body"):
                 break
         try:
-            body = _CREATE.decode(b"".join(chunks))
+            body = _CREATE_BODY.decode(b"".join(chunks))
         except msgspec.ValidationError as e:
             raise _Reply(422, "validation_error", str(e)) from None
         except msgspec.DecodeError:
             raise _Reply(400, "invalid_json", "request body is not valid JSON") from None
         async with self._acquire() as conn:
-            conv = await cq.create_conversation(conn, id=uuid7(), user_id=user.id, title=body.title)
-        return _ENC.encode(conv)
+            row = await conn.fetchrow(_CREATE, uuid7(), user["id"], body.title, body.model)
+        return _ENC.encode(Conversation(*row))
 
-    async def _get(self, user: User, conversation_id: UUID) -> bytes:
+    async def _get(self, user: asyncpg.Record, conversation_id: UUID) -> bytes:
         async with self._acquire() as conn:
-            conv = await cq.get_conversation(conn, user_id=user.id, conversation_id=conversation_id)
-        if conv is None:
+            row = await conn.fetchrow(_CONVERSATION, user["id"], conversation_id)
+        if row is None:
             raise _Reply(404, "not_found", "conversation not found")
-        return _ENC.encode(conv)
+        return _ENC.encode(Conversation(*row))
 
-    async def _messages(self, scope: Scope, user: User, conversation_id: UUID) -> bytes:
-        limit, raw = _raw_page_params(scope)
-        after = _decoded(_DEPTH_CURSOR, raw)
+    async def _messages(self, scope: Scope, user: asyncpg.Record, conversation_id: UUID) -> bytes:
+        limit, after = _page_params(scope, _DEPTH)
+        depth = -1 if after is None else after
         async with self._acquire() as conn:
-            rows = await mq.list_messages(
-                conn,
-                user_id=user.id,
-                conversation_id=conversation_id,
-                after_depth=after,
-                limit=limit + 1,
-            )
-            if not rows and not await _owned(conn, user, conversation_id):
+            rows = await conn.fetch(_MESSAGES, conversation_id, user["id"], depth, limit + 1)
+            if not rows and await conn.fetchval(_OWNED, user["id"], conversation_id) is None:
                 raise _Reply(404, "not_found", "conversation not found")
-        # The cursor is the depth of the page's last message: its position on the branch.
-        items = rows[:limit]
-        last = (-1 if after is None else after) + len(items)
-        cursor = encode_cursor(last) if len(rows) > limit else None
-        return _ENC.encode(Page(items=items, next_cursor=cursor))
+        items = [Message(*r) for r in rows[:limit]]
+        more = len(rows) > limit
+        return _ENC.encode(Page(items, _cursor(depth + len(items)) if more else None))
 
 
-async def _owned(conn: Conn, user: User, conversation_id: UUID) -> bool:
-    conv = await cq.get_conversation(conn, user_id=user.id, conversation_id=conversation_id)
-    return conv is not None
+def _cursor(key: object) -> str:
+    return base64.urlsafe_b64encode(_ENC.encode(key)).decode().rstrip("=")
 
 
 def _uuid(raw: str) -> UUID:
@@ -220,19 +316,9 @@ def _uuid(raw: str) -> UUID:
         raise _Reply(404, "not_found", "conversation not found") from None
 
 
-def _page_params(scope: Scope) -> tuple[int, tuple[datetime, UUID] | None]:
-    limit, cursor = _raw_page_params(scope)
-    return limit, _decoded(_CURSOR, cursor)
-
-
-def _decoded(codec: CursorCodec[_K], cursor: str | None) -> _K | None:
-    try:
-        return codec.decode(cursor)
-    except Invalid:
-        raise _Reply(422, "validation_error", "cursor is not valid") from None
-
-
-def _raw_page_params(scope: Scope) -> tuple[int, str | None]:
+def _page_params(
+    scope: Scope, decoder: msgspec.json.Decoder[_K] | None = None
+) -> tuple[int, _K | None]:
     limit, cursor = 50, None
     for key, value in parse_qsl(scope["query_string"].decode("latin-1")):
         if key == "limit":
@@ -241,7 +327,13 @@ def _raw_page_params(scope: Scope) -> tuple[int, str | None]:
             limit = int(value)
         elif key == "cursor":
             cursor = value
-    return limit, cursor
+    if cursor is None:
+        return limit, None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        return limit, (decoder or _KEY).decode(raw)  # type: ignore[return-value]
+    except (binascii.Error, ValueError, msgspec.DecodeError):
+        raise _Reply(422, "validation_error", "cursor is not valid") from None
 
 
 app = Floor()

@@ -2,7 +2,8 @@
 
 Run as `python -m bench.model PORT`. `POST /v1/chat/completions` answers with a streamed
 completion whose size and pace the last user message asks for: `bench deltas=2000 rate=0`
-(rate in deltas per second per answer; 0 is as fast as the socket takes them). Each delta's
+(rate in deltas per second per answer; 0 is as fast as the socket takes them); `bench arrival`
+is answered with one delta `<0 ns>`: when the request arrived. Each delta's
 text is `<seq ns>`: its number and `time.monotonic_ns()` when it was written, a clock every
 process of the machine shares, so a client can tell how long the delta took to reach it.
 """
@@ -30,6 +31,7 @@ _END: Final = (
     b"data: [DONE]\n\n",
 )
 _ASK: Final = re.compile(r"bench deltas=(\d+) rate=([\d.]+)")
+_ARRIVAL: Final = "bench arrival"
 _YIELD_EVERY: Final = 16  # let concurrent answers interleave even in a burst
 _LENGTH: Final = b"\r\ncontent-length:"
 
@@ -50,19 +52,28 @@ def _chunk(payload: bytes) -> bytes:
     return b"%x\r\n%s\r\n" % (len(payload), payload)
 
 
-def parse_ask(body: bytes) -> tuple[int, float]:
-    """How many deltas, at what rate, the last user message of a request asks for."""
+def parse_ask(body: bytes) -> tuple[int, float, bool]:
+    """How many deltas, at what rate, the last user message of a request asks for, and
+    whether it asks when the request arrived (`bench arrival`)."""
     request = _REQUEST.decode(body)
     for message in reversed(request.messages):
         if message.role == "user" and isinstance(message.content, str):
+            if message.content == _ARRIVAL:
+                return 0, 0.0, True
             found = _ASK.search(message.content)
             if found:
-                return int(found[1]), float(found[2])
-    return 10, 0.0
+                return int(found[1]), float(found[2]), False
+    return 10, 0.0, False
 
 
-async def _answer(writer: asyncio.StreamWriter, deltas: int, rate: float) -> None:
+async def _answer(
+    writer: asyncio.StreamWriter, deltas: int, rate: float, arrived_ns: int | None = None
+) -> None:
+    """`deltas` deltas `<seq ns>`; asked for the arrival, one delta `<0 ns>` with the time the
+    request's head was read."""
     writer.write(_HEAD)
+    if arrived_ns is not None:
+        writer.write(_chunk(_DELTA % (0, arrived_ns)))
     start = time.monotonic()
     for seq in range(1, deltas + 1):
         if rate > 0:
@@ -81,13 +92,15 @@ async def _serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
     try:
         while True:
             head = await reader.readuntil(b"\r\n\r\n")
+            arrived_ns = time.monotonic_ns()
             at = head.lower().find(_LENGTH)
             length = int(head[at + len(_LENGTH) : head.index(b"\r\n", at + 2)]) if at >= 0 else 0
             body = await reader.readexactly(length)
             if not head.startswith(b"POST ") or b"/chat/completions " not in head:
                 writer.write(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")
                 continue
-            await _answer(writer, *parse_ask(body))
+            deltas, rate, arrival = parse_ask(body)
+            await _answer(writer, deltas, rate, arrived_ns if arrival else None)
     except (asyncio.IncompleteReadError, ConnectionError):
         pass
     finally:

@@ -7,9 +7,10 @@ from typing import Any
 
 import msgspec
 
+from bench.first import FirstResult
 from bench.metrics import MetricsCost
 from bench.metrics import render as render_metrics
-from bench.rest import P99_TARGET, RPS_TARGET, RouteResult
+from bench.rest import LOG_TARGET, P99_TARGET, RPS_TARGET, RouteResult
 from bench.writes import WritesResult
 from bench.ws import IdleResult, WsResult
 
@@ -23,6 +24,7 @@ class Section(msgspec.Struct, frozen=True, kw_only=True):
 class Summary(msgspec.Struct, kw_only=True):
     meta: dict[str, Any]
     rest: list[RouteResult] | Section
+    first: FirstResult | Section
     ws: list[WsResult] | Section
     writes: WritesResult | Section
     idle: list[IdleResult] | Section
@@ -33,6 +35,10 @@ class Summary(msgspec.Struct, kw_only=True):
 def write_json(summary: Summary, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(msgspec.json.format(msgspec.json.encode(summary), indent=2) + b"\n")
+
+
+def _f(value: float | None, fmt: str = "{:.2f}") -> str:
+    return "-" if value is None else fmt.format(value)
 
 
 def _yes(ok: bool) -> str:
@@ -62,29 +68,60 @@ def render(summary: Summary) -> str:
     else:
         out.append(
             f"REST: {m['connections']} connections, {m['generator']}, "
-            f"{m['rounds']} rounds x {m['duration_s']:g} s, medians; "
-            f"target ratio >= {RPS_TARGET}, p99 ratio <= {P99_TARGET}"
+            f"{m['rounds']} rounds x {m['duration_s']:g} s, medians. service = uvicorn, no "
+            "access log; serve = `faceplate serve` with its default access log; floor = the "
+            f"independent bare-ASGI floor. Targets: service/floor >= {RPS_TARGET}, "
+            f"serve/floor >= {LOG_TARGET}, p99 ratio <= {P99_TARGET}"
         )
         rows = [
             [
                 r.route,
                 f"{r.service.rps:.0f}",
+                _f(r.serve.rps if r.serve else None, "{:.0f}"),
                 f"{r.floor.rps:.0f}",
                 f"{r.rps_ratio:.2f}",
-                f"{r.service.p50_ms:.2f} / {r.floor.p50_ms:.2f}",
+                _f(r.log_ratio),
+                _f(r.log_cost),
                 f"{r.service.p99_ms:.2f} / {r.floor.p99_ms:.2f}",
                 f"{r.p99_ratio:.2f}",
-                f"{r.service.cpu_us:.0f} / {r.floor.cpu_us:.0f}",
+                f"{r.service.cpu_us:.0f} / {_f(r.serve.cpu_us if r.serve else None, '{:.0f}')}"
+                f" / {r.floor.cpu_us:.0f}",
                 f"{r.cpu_ratio:.2f}",
+                f"{_f(r.service.pg_cpu_us, '{:.0f}')} / {_f(r.floor.pg_cpu_us, '{:.0f}')}",
+                _f(r.pg_cpu_ratio),
                 f"{100 * max(r.service.rps_spread, r.floor.rps_spread):.0f}%",
                 _yes(r.meets_target),
             ]
             for r in summary.rest
         ]
-        header = ["route", "service req/s", "floor req/s", "ratio"]
-        header += ["p50 ms svc / floor", "p99 ms svc / floor", "p99 ratio"]
-        header += ["CPU us/req svc / floor", "CPU ratio", "spread", "target"]
+        header = ["route", "service req/s", "serve req/s", "floor req/s", "ratio"]
+        header += ["serve ratio", "serve/service", "p99 ms svc / floor", "p99 ratio"]
+        header += ["CPU us/req svc / serve / floor", "CPU ratio", "PG CPU us/req svc / floor"]
+        header += ["PG CPU ratio", "spread", "target"]
         out += _table(header, rows)
+    out.append("")
+    if isinstance(summary.first, Section):
+        out.append(f"First token: skipped ({summary.first.skipped})")
+    else:
+        out.append(
+            "First token: user_message sent -> the model's request arrives, medians of the "
+            f"turns after each case's first; target: {summary.first.target}"
+        )
+        rows = [
+            [
+                "none" if c.servers == 0 else f"{c.servers} servers, {c.where}",
+                str(c.turns),
+                f"{c.median_ms:.2f}",
+                f"{c.added_ms:+.2f}",
+                f"{c.max_ms:.2f}",
+                f"{c.cold_ms:.1f}",
+            ]
+            for c in summary.first.cases
+        ]
+        header = ["enabled MCP servers", "turns", "median ms", "added ms", "max ms"]
+        header += ["first turn ms (opens sessions)"]
+        out += _table(header, rows)
+        out.append(f"  target met: {_yes(summary.first.meets_target)}")
     out.append("")
     if isinstance(summary.ws, Section):
         out.append(f"WebSocket relay: skipped ({summary.ws.skipped})")

@@ -1,4 +1,6 @@
-"""The processes under test: uvicorn serving one app, one worker, access log off, pinned."""
+"""The processes under test: uvicorn serving one app, one worker, access log off, pinned; or
+`faceplate serve` as a user runs it, its default access log on. Each names its database
+connections (`application_name`) so that PostgreSQL's CPU for it can be told apart."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from typing import IO, Final
 import httpx
 
 from bench.loadgen import pinned
+from bench.pgcpu import named
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 HOST: Final = "127.0.0.1"
@@ -49,6 +52,7 @@ class Server:
 
     def __init__(self, name: str, process: subprocess.Popen[bytes], port: int, log: Path) -> None:
         self.name = name
+        self.application_name = application_name(name)
         self.process = process
         self.port = port
         self.log = log
@@ -99,6 +103,47 @@ class Server:
                 self.process.wait()
 
 
+def application_name(server: str) -> str:
+    return f"bench-{server}"
+
+
+def _env(name: str, env: Mapping[str, str]) -> dict[str, str]:
+    out = {**os.environ, **env}
+    if "FACEPLATE_DATABASE_URL" in out:
+        out["FACEPLATE_DATABASE_URL"] = named(out["FACEPLATE_DATABASE_URL"], application_name(name))
+    return out
+
+
+@contextlib.contextmanager
+def _serving(
+    name: str, command: list[str], port: int, env: Mapping[str, str], logdir: Path
+) -> Iterator[Server]:
+    log = logdir / f"{name}.log"
+    out: IO[bytes]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=_env(name, env), stdout=out, stderr=subprocess.STDOUT
+        )
+    server = Server(name, process, port, log)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@contextlib.contextmanager
+def serve_server(
+    name: str, *, env: Mapping[str, str], cpu: int | None, logdir: Path
+) -> Iterator[Server]:
+    """`faceplate serve` on a free port, as a user starts it: its logging, its default access
+    log (to the log file, as to any file stdout goes to), one worker. The caller waits."""
+    port = free_port()
+    command = [*pinned(cpu), sys.executable, "-m", "faceplate.cli", "serve"]
+    command += ["--host", HOST, "--port", str(port)]
+    with _serving(name, command, port, env, logdir) as server:
+        yield server
+
+
 @contextlib.contextmanager
 def uvicorn_server(
     name: str,
@@ -137,19 +182,10 @@ def uvicorn_server(
         "--lifespan",
         "on",
     ]
-    log = logdir / f"{name}.log"
-    out: IO[bytes]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT
-        )
-    server = Server(name, process, port, log)
-    try:
+    with _serving(name, command, port, env, logdir) as server:
         if ready_path is not None:
             server.wait_ready(ready_path)
         yield server
-    finally:
-        server.stop()
 
 
 @contextlib.contextmanager
@@ -178,3 +214,22 @@ def model_server(*, cpu: int | None, logdir: Path) -> Iterator[str]:
         yield f"http://{HOST}:{port}/v1"
     finally:
         server.stop()
+
+
+@contextlib.contextmanager
+def mcp_server(delay_ms: float, *, cpu: int | None, logdir: Path) -> Iterator[str]:
+    """bench.mcpserver in its own process, each HTTP request delayed `delay_ms`; yields its
+    MCP URL."""
+    port = free_port()
+    command = [*pinned(cpu), sys.executable, "-m", "bench.mcpserver", str(port), str(delay_ms)]
+    with _serving(f"mcp-{delay_ms:g}ms", command, port, {}, logdir) as server:
+        deadline = time.monotonic() + 60
+        while True:
+            if server.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the bench MCP server did not start:\n{server.log_tail()}")
+            try:
+                socket.create_connection((HOST, port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield f"http://{HOST}:{port}/mcp"

@@ -98,7 +98,7 @@ def serve(args: argparse.Namespace) -> int:
 
     settings = _settings()
     _check_stdio(settings)
-    log_config = make_log_config(settings.log_format)
+    log_config = make_log_config(settings.log_format, access_log=not args.no_access_log)
     logging.config.dictConfig(log_config)
     if args.workers > 1 and not args.reload:
         # Each worker is an instance of its own (CONTRACT §10): with FACEPLATE_INSTANCE_ID set,
@@ -121,7 +121,8 @@ def serve(args: argparse.Namespace) -> int:
             reload=args.reload,
             log_level="info",
             log_config=log_config,
-            access_log=not args.no_access_log,
+            # The app writes the access log itself (faceplate.logs.AccessHandler), in batches.
+            access_log=False,
             # The contract's frame limit; larger frames close with 1009 before they are buffered.
             ws_max_size=1024 * 1024,
         )

@@ -134,6 +134,25 @@ class Message(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
 
 
+class RawMessage(msgspec.Struct, frozen=True, kw_only=True):
+    """A message as the messages route relays it: `Message`'s fields, its tool calls, results
+    and usage the stored JSONB text as it is (JSON-equal to `Message`'s, keys in PostgreSQL's
+    order)."""
+
+    id: UUID
+    conversation_id: UUID
+    parent_id: UUID | None
+    sibling_ids: list[UUID]
+    role: Role
+    content: str
+    tool_calls: msgspec.Raw | None
+    tool_results: msgspec.Raw | None
+    finish_reason: FinishReason | None
+    model: str | None
+    usage: msgspec.Raw | None
+    created_at: datetime
+
+
 class UsageDay(msgspec.Struct, frozen=True, kw_only=True):
     """A user's tokens of one UTC day and one model (token_usage)."""
 

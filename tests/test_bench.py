@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 
 from bench.loadgen import parse_wrk
+from bench.pgcpu import PgCpu, named
 
 ROOT = Path(__file__).resolve().parent.parent
 ROUTES = {
@@ -40,7 +41,7 @@ Transfer/sec:      1.50MB
 def test_bench_runs_end_to_end_at_tiny_size(pg_server_url: str, tmp_path: Path) -> None:
     out = tmp_path / "summary.json"
     command = [sys.executable, "-m", "bench", "--size", "tiny", "--loadgen", "python"]
-    command += ["--database-url", pg_server_url, "--duration", "0.3", "--warmup", "0.1"]
+    command += ["--database-url", pg_server_url, "--duration", "1", "--warmup", "0.1"]
     command += ["--json", str(out)]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=240)
 
@@ -50,11 +51,24 @@ def test_bench_runs_end_to_end_at_tiny_size(pg_server_url: str, tmp_path: Path) 
     for route in summary["rest"]:
         assert route["route"] in done.stdout
         assert route["rps_ratio"] > 0
+        assert route["log_ratio"] > 0 and route["log_cost"] > 0
         assert route["p99_ratio"] > 0
         assert route["cpu_ratio"] > 0
-        assert route["service"]["runs"][0]["non_2xx"] == 0
-        assert route["floor"]["runs"][0]["non_2xx"] == 0
+        for side in ("service", "serve", "floor"):
+            assert route[side]["runs"][0]["non_2xx"] == 0
+            assert route[side]["cpu_us"] > 0
+    # The database runs on this machine: its backends' CPU is seen, per server.
+    assert all(r["floor"]["pg_cpu_us"] > 0 for r in summary["rest"] if r["route"] != "GET /v1/me")
     assert summary["meta"]["generator"].startswith("bench.pyload")
+    cases = summary["first"]["cases"]
+    assert [(c["servers"], c["where"]) for c in cases] == [
+        (0, "-"),
+        (2, "local"),
+        (2, "100 ms away"),
+    ]
+    assert all(c["turns"] == 2 and c["median_ms"] > 0 for c in cases)
+    assert cases[2]["cold_ms"] > 100  # opening sessions 100 ms away takes round trips
+    assert "First token" in done.stdout
     for part in ("ws", "writes", "idle"):
         assert summary[part], part  # measured, or skipped with a reason
     if isinstance(summary["ws"], list):
@@ -100,3 +114,16 @@ def test_bench_measures_what_the_metrics_cost(pg_server_url: str, tmp_path: Path
     assert cost["counted_requests"] > 100
     assert cost["counted_turns"] >= 2 * 3
     assert "Metrics cost" in done.stdout
+
+
+def test_a_servers_connections_are_named() -> None:
+    url = "postgresql://u:p@/db?host=/tmp/x&application_name=old"
+
+    assert named(url, "bench-floor") == (
+        "postgresql://u:p@/db?host=%2Ftmp%2Fx&application_name=bench-floor"
+    )
+
+
+def test_postgres_cpu_counts_backends_that_began_meanwhile() -> None:
+    assert PgCpu.used({1: 2.0, 2: 1.0}, {1: 2.5, 3: 0.25}) == 0.75
+    assert PgCpu.used({1: 2.0}, {}) is None

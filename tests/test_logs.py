@@ -157,6 +157,6 @@ def test_serve_with_json_logs_writes_only_json_lines(database_url: str, tmp_path
     assert any("Application startup complete" in m for m in messages)  # uvicorn's own
     (failed,) = [e for e in entries if e.get("event") == "sign_in_failed"]
     assert failed["logger"] == "faceplate.security" and failed["request_id"].startswith("r")
-    access = [e for e in entries if e["logger"] == "uvicorn.access" and "/v1/me" in e["message"]]
+    access = [e for e in entries if e["logger"] == "faceplate.access" and "/v1/me" in e["message"]]
     assert len(access) == 2 and all(e.get("request_id") for e in access)
     assert token not in log.read_text()

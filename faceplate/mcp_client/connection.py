@@ -18,7 +18,10 @@ import httpx2
 import mcp_types as types
 from mcp.client import Client
 from mcp.client.session import ClientRequestContext
+from mcp.client.subscriptions import ListenNotSupportedError, Subscription, SubscriptionLost
+from mcp.shared.exceptions import MCPError
 
+from faceplate.agents.base import ToolSpec
 from faceplate.mcp_client import asking
 from faceplate.mcp_client.bounds import Overflow, watch_connection
 from faceplate.mcp_client.errors import ToolUnavailable
@@ -37,7 +40,15 @@ NO_ONE_TO_ASK: Final = "no tool call of this client can ask the user now: the us
 
 
 class Connection:
-    """One connection, owned by its runner task, which enters and exits every SDK context."""
+    """One connection, owned by its runner task, which enters and exits every SDK context.
+
+    It keeps its server's tool listing (`tools`, set by whoever listed) until the server says
+    the list changed: a `notifications/tools/list_changed`, or an event on the
+    `subscriptions/listen` stream it holds open when an HTTP or SSE server offers one
+    (2026-07-28). A stdio server gets no such stream (its one pipe would carry it, and the SDK's
+    stdio server answers nothing else while it is open): its listing holds until its process is
+    replaced. A new connection starts with none.
+    """
 
     def __init__(
         self,
@@ -63,6 +74,8 @@ class Connection:
         self._close = asyncio.Event()
         self._connect_scope: anyio.CancelScope | None = None
         self.overflow = Overflow()
+        self.tools: list[ToolSpec] | None = None
+        self.tools_changes = 0  # how many times the server said its tools changed
         self._calls: dict[asking.CallContext, None] = {}  # calls in flight that may ask
         # The runner, and the streams it opens, belong to no call: a question they carry is
         # routed by the calls in flight, never by the call that happened to open the connection.
@@ -141,6 +154,25 @@ class Connection:
             )
         return types.ElicitResult(action=answer.action, content=answer.content)
 
+    def remember_tools(self, tools: list[ToolSpec], changes: int) -> None:
+        """Keep a listing begun when `tools_changes` was `changes`, unless a change came since."""
+        if changes == self.tools_changes and self.usable:
+            self.tools = tools
+
+    def tools_changed(self) -> None:
+        """The server's tools changed (or its word on them can no longer be heard)."""
+        self.tools = None
+        self.tools_changes += 1
+
+    async def _follow(self, changes: Subscription) -> None:
+        try:
+            async for _ in changes:
+                self.tools_changed()
+        except SubscriptionLost:
+            pass
+        finally:
+            self.tools_changed()  # without the stream, a change would go unheard: list anew
+
     def _mark_lost(self, reason: str | None) -> None:
         if not self._lost and not self._close.is_set():
             self.lost_reason = reason
@@ -168,11 +200,27 @@ class Connection:
                         self._mark_lost,
                         self.auth,
                         elicitation=self._elicit,
+                        on_tools_changed=self.tools_changed,
+                    )
+                    changes = (
+                        None if self.stdio else await _tool_changes(stack, client, self.config_id)
                     )
                     scope.deadline = math.inf
                     self._client = client
                     self._ready.set()
-                    await self._close.wait()
+                    follower = (
+                        None
+                        if changes is None
+                        else asyncio.create_task(
+                            self._follow(changes), name=f"mcp-tool-changes-{self.config_id}"
+                        )
+                    )
+                    try:
+                        await self._close.wait()
+                    finally:
+                        if follower is not None:
+                            follower.cancel()
+                            await asyncio.wait({follower})
                     scope.deadline = anyio.current_time() + _CLOSE_GRACE_S
             if self._error is None and not self._ready.is_set() and scope.cancelled_caught:
                 closed = self._close.is_set()
@@ -190,3 +238,21 @@ class Connection:
             self._lost = True
             self._client = None
             self._ready.set()
+
+
+async def _tool_changes(
+    stack: AsyncExitStack, client: Client, config_id: UUID
+) -> Subscription | None:
+    """A `subscriptions/listen` stream of the server's tool-list changes, closed with `stack`;
+    None when the server offers none (an older protocol says them as notifications instead)."""
+    tools = client.server_capabilities.tools
+    if tools is None or not tools.list_changed:
+        return None
+    try:
+        changes = await stack.enter_async_context(client.listen(tools_list_changed=True))
+    except ListenNotSupportedError:
+        return None
+    except (MCPError, SubscriptionLost) as exc:
+        _log.info("MCP config %s: no stream of tool changes: %s", config_id, describe_failure(exc))
+        return None
+    return changes if changes.honored.tools_list_changed else None

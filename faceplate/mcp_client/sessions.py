@@ -131,10 +131,25 @@ class McpSessionManager:
     ) -> list[ToolSpec]:
         """The server's tools under its own names, at most `max_tools` of them (a tool whose
         schema is too large left out, with a log line); raises ToolUnavailable on any failure,
-        and AuthorizationRequired when the user must authorize Faceplate first."""
+        and AuthorizationRequired when the user must authorize Faceplate first.
 
-        async def listing(client: Client) -> list[types.Tool]:
-            return await _list_bounded(client, config_id, self._max_tools)
+        The listing is kept with the session and answered again without asking the server
+        until the server says its tools changed, the config changes or the session is reopened.
+        """
+        kept = self._kept_tools(user_id, config_id, config)
+        if kept is not None:
+            if self._oauth is not None and may_authorize(config):
+                await self._oauth.tokens.current(user_id, config_id)  # needs authorization?
+            return kept
+        listed: list[ToolSpec] | None = None
+
+        async def listing(connection: Connection, client: Client) -> list[types.Tool]:
+            nonlocal listed
+            changes = connection.tools_changes
+            tools = await _list_bounded(client, config_id, self._max_tools)
+            listed = _specs(tools)
+            connection.remember_tools(listed, changes)
+            return tools
 
         try:
             async with asyncio.timeout(timeout_s) as deadline:
@@ -147,15 +162,16 @@ class McpSessionManager:
             raise
         except Exception as exc:
             raise ToolUnavailable(describe_failure(exc)) from exc
-        return [
-            ToolSpec(
-                name=tool.name,
-                description=(tool.description or tool.title or "")[:MAX_DESCRIPTION_CHARS],
-                input_schema=tool.input_schema,
-                annotations=_annotations(tool),
-            )
-            for tool in tools
-        ]
+        return listed if listed is not None else _specs(tools)
+
+    def _kept_tools(
+        self, user_id: UUID, config_id: UUID, config: McpServerConfig
+    ) -> list[ToolSpec] | None:
+        """The listing the live session of this config version keeps, if it has one."""
+        connection = self._connections.get((user_id, config_id, fingerprint(config)))
+        if connection is None or not connection.usable:
+            return None
+        return connection.tools
 
     async def call_tool(
         self,
@@ -180,7 +196,7 @@ class McpSessionManager:
         if asker is not None:
             started -= asker.waited_s  # only what is waited from now on is taken off
 
-        async def call(client: Client) -> types.CallToolResult:
+        async def call(connection: Connection, client: Client) -> types.CallToolResult:
             return await client.call_tool(tool_name, arguments)
 
         try:
@@ -217,7 +233,7 @@ class McpSessionManager:
         user_id: UUID,
         config_id: UUID,
         config: McpServerConfig,
-        op: Callable[[Client], Awaitable[T]],
+        op: Callable[[Connection, Client], Awaitable[T]],
         *,
         idempotent: bool,
     ) -> T:
@@ -238,7 +254,7 @@ class McpSessionManager:
             connection.in_flight += 1
             try:
                 with watching() as overflow, connection.calling(asking.current()):
-                    return await op(await connection.connected())
+                    return await op(connection, await connection.connected())
             except ToolError:
                 await self._check_authorization(connection, key, config)
                 raise
@@ -384,6 +400,18 @@ def _annotations(tool: types.Tool) -> dict[str, Any] | None:
         by_alias=True, mode="json", exclude_none=True
     )
     return dumped
+
+
+def _specs(tools: list[types.Tool]) -> list[ToolSpec]:
+    return [
+        ToolSpec(
+            name=tool.name,
+            description=(tool.description or tool.title or "")[:MAX_DESCRIPTION_CHARS],
+            input_schema=tool.input_schema,
+            annotations=_annotations(tool),
+        )
+        for tool in tools
+    ]
 
 
 def _ms_since(started: float, asker: asking.CallContext | None = None) -> int:

@@ -11,12 +11,13 @@ from typing import Final, Self
 from uuid import UUID
 
 import anyio
+import anyio.lowlevel
 import httpx2
 import mcp_types as types
 import msgspec
-from mcp.client import Client
+from mcp.client import Client, IncomingMessage
 from mcp.client._transport import ReadStream, TransportStreams
-from mcp.client.session import ElicitationFnT
+from mcp.client.session import ElicitationFnT, MessageHandlerFnT
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.message import SessionMessage
@@ -52,6 +53,7 @@ async def open_client(
     auth: httpx2.Auth | None = None,
     *,
     elicitation: ElicitationFnT | None = None,
+    on_tools_changed: Callable[[], None] | None = None,
 ) -> Client:
     """Connect and negotiate; what it opens is pushed on `stack`, exited by the caller's task.
 
@@ -60,12 +62,30 @@ async def open_client(
     `reason` says how when the transport knows (a stdio server's exit), else None. `auth` (an
     HTTP or SSE config's OAuth bearer) sees every HTTP request of the connection.
     `elicitation` answers the server's questions to the user (none: the client offers none).
+    `on_tools_changed()` hears a `notifications/tools/list_changed` of a server that speaks a
+    protocol before 2026-07-28 (later ones say it on a `subscriptions/listen` stream).
     """
     transport, reason = await _transport(stack, config_id, config, policy, auth)
     watched = _watched(transport, lambda: on_lost(reason()))
-    client = Client(watched, cache=None, client_info=CLIENT_INFO, elicitation_callback=elicitation)
+    handler = None if on_tools_changed is None else _notifications(on_tools_changed)
+    client = Client(
+        watched,
+        cache=None,
+        client_info=CLIENT_INFO,
+        message_handler=handler,
+        elicitation_callback=elicitation,
+    )
     await stack.enter_async_context(client)
     return client
+
+
+def _notifications(on_tools_changed: Callable[[], None]) -> MessageHandlerFnT:
+    async def handle(message: IncomingMessage) -> None:
+        if isinstance(message, types.ToolListChangedNotification):
+            on_tools_changed()
+        await anyio.lowlevel.checkpoint()  # what the SDK's own handler does
+
+    return handle
 
 
 def _no_reason() -> str | None:

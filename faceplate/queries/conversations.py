@@ -47,9 +47,24 @@ async def list_conversations(
     after_id: UUID | None,
     limit: int,
 ) -> list[Conversation]:
-    """sql/conversations/list_conversations.sql"""
+    """sql/conversations/list_conversations.sql
+
+    Built field by field rather than by `convert(dict(row), …)`: this runs for every row of
+    every page, and the columns are the struct's, typed by PostgreSQL.
+    """
     rows = await conn.fetch(_LIST, user_id, archived, after_updated_at, after_id, limit)
-    return [msgspec.convert(dict(r), Conversation) for r in rows]
+    return [
+        Conversation(
+            id=r["id"],
+            title=r["title"],
+            model=r["model"],
+            archived=r["archived"],
+            active_message_id=r["active_message_id"],
+            created_at=r["created_at"],
+            updated_at=r["updated_at"],
+        )
+        for r in rows
+    ]
 
 
 async def search_conversations(

@@ -10,7 +10,15 @@ import msgspec
 
 from faceplate.db import Conn, rowcount, without_nul
 from faceplate.sql import QUERIES
-from faceplate.structs import FinishReason, Message, Role, TokenUsage, ToolCall, ToolResult
+from faceplate.structs import (
+    FinishReason,
+    Message,
+    RawMessage,
+    Role,
+    TokenUsage,
+    ToolCall,
+    ToolResult,
+)
 
 _CREATE: Final = QUERIES["create_message"].text
 _LIST: Final = QUERIES["list_messages"].text
@@ -71,10 +79,34 @@ async def list_messages(
     conversation_id: UUID,
     after_depth: int | None,
     limit: int,
-) -> list[Message]:
-    """sql/messages/list_messages.sql"""
+) -> list[RawMessage]:
+    """sql/messages/list_messages.sql: the JSONB relayed as stored (msgspec.Raw), not decoded.
+
+    Built field by field rather than by `convert(dict(row), …)`: this runs for every row of
+    every page, and the columns are the struct's, typed by PostgreSQL.
+    """
     rows = await conn.fetch(_LIST, user_id, conversation_id, after_depth, limit)
-    return [msgspec.convert(dict(r), Message) for r in rows]
+    return [
+        RawMessage(
+            id=r["id"],
+            conversation_id=r["conversation_id"],
+            parent_id=r["parent_id"],
+            sibling_ids=r["sibling_ids"],
+            role=r["role"],
+            content=r["content"],
+            tool_calls=_raw(r["tool_calls"]),
+            tool_results=_raw(r["tool_results"]),
+            finish_reason=r["finish_reason"],
+            model=r["model"],
+            usage=_raw(r["usage"]),
+            created_at=r["created_at"],
+        )
+        for r in rows
+    ]
+
+
+def _raw(text: str | None) -> msgspec.Raw | None:
+    return None if text is None else msgspec.Raw(text)
 
 
 async def list_history(

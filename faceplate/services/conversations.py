@@ -16,7 +16,7 @@ from faceplate.queries import conversations as q
 from faceplate.queries import messages as mq
 from faceplate.queries import turns as tq
 from faceplate.services.models import Models
-from faceplate.structs import Conversation, Message, User
+from faceplate.structs import Conversation, RawMessage, User
 
 if TYPE_CHECKING:
     from faceplate.turns.registry import TurnRegistry
@@ -149,8 +149,9 @@ class Conversations:
 
     async def messages(
         self, user: User, conversation_id: UUID, limit: int, cursor: str | None
-    ) -> Page[Message]:
-        """A page of the active branch's messages, root first; NotFound if not the user's.
+    ) -> Page[RawMessage]:
+        """A page of the active branch's messages, root first, their tool calls, results and
+        usage as stored (JSON-equal to `Message`'s); NotFound if not the user's.
 
         A message's depth is its position on every branch through it, so the cursor is the
         depth of the page's last message: the next page goes on from there even if another

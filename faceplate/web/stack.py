@@ -13,7 +13,8 @@ from starlette.requests import Request
 from starlette.routing import Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from faceplate.logs import new_request_id, new_socket_id
+from faceplate.logs import access_handler, new_request_id, new_socket_id
+from faceplate.web.access import AccessLog
 from faceplate.web.failures import ExceptionHandler
 from faceplate.web.measured import Measured
 
@@ -70,8 +71,8 @@ class _HandledExceptions:
 
 class App(Starlette):
     """Starlette built with the router it is given, `_HandledExceptions` in place of its
-    ExceptionMiddleware, `Measured` (the metrics) around the 500 handler, and `_Identified`
-    outermost.
+    ExceptionMiddleware, `Measured` (the metrics) around the 500 handler, `_Identified`
+    outermost and, when logging has an access log handler, `AccessLog` just inside it.
 
     Starlette's own `__init__` builds a plain Router from a list of routes; this one sets the
     same attributes (checked by a test against the pinned Starlette) with the given router, so
@@ -105,4 +106,6 @@ class App(Starlette):
         for cls, args, kwargs in reversed(self.user_middleware):
             app = cls(app, *args, **kwargs)
         errors = ServerErrorMiddleware(app, handler=error_handler, debug=self.debug)
-        return _Identified(Measured(errors))
+        access = access_handler()  # configured by `faceplate serve` unless --no-access-log
+        measured = Measured(errors)
+        return _Identified(measured if access is None else AccessLog(measured, access))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import threading
 from collections.abc import Callable
@@ -115,6 +116,13 @@ def build_server(on_event: Callable[[str, str], None] | None = None) -> MCPServe
     @server.tool(description="This server's environment variables.")
     def environment() -> dict[str, str]:
         return dict(os.environ)
+
+    @server.tool(description="Say that the tools changed (they do not).")
+    async def announce_tools_changed(ctx: Context) -> str:
+        await ctx.notify_tools_changed()  # to 2026 clients' subscriptions/listen streams
+        with contextlib.suppress(Exception):  # to earlier ones, as a notification
+            await ctx.session.send_tool_list_changed()
+        return "announced"
 
     @server.tool(description="This server's process id.")
     def pid() -> int:

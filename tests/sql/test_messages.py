@@ -509,3 +509,50 @@ async def test_pages_of_a_deep_branch_follow_it_root_first(db: Database) -> None
     expected = [f"m{n}" for n in range(101)] + ["side"] + [f"s{n}" for n in range(150)]
     assert [m.content for m in history] == expected
     assert [m.content for page in pages for m in page] == expected
+
+
+async def test_the_page_relays_the_stored_json_as_it_is(db: Database) -> None:
+    async with db.connection() as conn:
+        user = await make_user(conn)
+        conversation = await make_conversation(conn, user.id)
+        calls = await create_message(
+            conn,
+            user_id=user.id,
+            conversation_id=conversation.id,
+            id=uuid7(),
+            role="assistant",
+            content="",
+            tool_calls=TOOL_CALLS,
+            finish_reason="tool_calls",
+        )
+        results = await create_message(
+            conn,
+            user_id=user.id,
+            conversation_id=conversation.id,
+            id=uuid7(),
+            role="tool",
+            content="",
+            tool_results=TOOL_RESULTS,
+        )
+        stored = await conn.fetch(
+            "SELECT m.tool_calls::text AS c, m.tool_results::text AS r"
+            " FROM faceplate.messages AS m WHERE m.conversation_id = $1"
+            " ORDER BY m.depth",
+            conversation.id,
+        )
+        listed_calls, listed_results = await list_messages(
+            conn, user_id=user.id, conversation_id=conversation.id, after_depth=None, limit=10
+        )
+    assert calls is not None and results is not None
+    # The text PostgreSQL keeps, not a re-encoding: its spacing and key order.
+    assert listed_calls.tool_calls == msgspec.Raw(stored[0]["c"])
+    assert listed_results.tool_results == msgspec.Raw(stored[1]["r"])
+    assert listed_calls.tool_results is None and listed_results.tool_calls is None
+    # JSON-equal to the typed message, field for field (sibling_ids aside: not a column).
+    for listed, typed in ((listed_calls, calls), (listed_results, results)):
+        as_listed = msgspec.json.decode(msgspec.json.encode(listed))
+        as_typed = msgspec.json.decode(msgspec.json.encode(typed))
+        assert {k: v for k, v in as_listed.items() if k != "sibling_ids"} == {
+            k: v for k, v in as_typed.items() if k != "sibling_ids"
+        }
+        assert as_listed["sibling_ids"] == [str(listed.id)]

@@ -338,3 +338,51 @@ async def test_the_walk_up_a_branch_reads_no_message_it_does_not_need(
     scans = [n for n in _nodes(walk) if n.get("Relation Name") == "messages"]
     assert scans and all(n.get("Index Name") == "messages_pkey" for n in scans)
     assert not [n for n in _scans_of(explained, "messages") if n["Node Type"] == "Seq Scan"]
+
+
+async def _executed_generic_plan(
+    database_url: str, text: LiteralString, args: tuple[object, ...]
+) -> dict[str, Any]:
+    """EXPLAIN ANALYZE of the statement prepared and run on its generic plan, as a cached
+    statement of a client that runs it often (asyncpg's) ends up on."""
+    async with await psycopg.AsyncConnection.connect(
+        database_url, cursor_factory=psycopg.AsyncClientCursor
+    ) as pconn:
+        await pconn.execute("SET plan_cache_mode = force_generic_plan")
+        await pconn.execute("PREPARE hot AS " + text.rstrip().rstrip(";"))
+        placeholders = ", ".join(["%s"] * len(args))
+        cursor = await pconn.execute(
+            f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE hot ({placeholders})",  # type: ignore[arg-type]
+            args,
+        )
+        row = await cursor.fetchone()
+    assert row is not None
+    plan: dict[str, Any] = row[0][0]["Plan"]
+    return plan
+
+
+@pytest.mark.parametrize(
+    ("query", "args"),
+    [
+        ("list_messages", lambda d: (d.user_id, d.conversation_id, None, 51)),
+        ("list_messages", lambda d: (d.user_id, d.conversation_id, d.depth, 51)),
+        ("list_history", lambda d: (d.user_id, d.conversation_id, None)),
+    ],
+    ids=["list_messages-first-page", "list_messages-next-page", "list_history"],
+)
+async def test_generic_plan_checks_ownership_once(
+    db: Database,
+    database_url: str,
+    query: str,
+    args: Callable[[Loaded], tuple[object, ...]],
+) -> None:
+    """On the plan a cached statement settles on, the conversation is read once per statement,
+    never again for each message row (a join on the inner side of a nested loop did that)."""
+    async with db.connection() as conn:
+        loaded = await _load(conn)
+    plan = await _executed_generic_plan(database_url, QUERIES[query].text, args(loaded))
+
+    scans = [n for n in _nodes(plan) if n.get("Relation Name") == "conversations"]
+    assert len(scans) == 1
+    assert scans[0]["Actual Loops"] == 1
+    assert plan["Actual Rows"] > 0
