@@ -259,7 +259,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
             ),
         )
         notifier = Notifier(url, instance)
-        fanout = ClusterFanout(db, notifier, instance_id=instance, lease_s=s.turn_lease_s)
+        fanout = ClusterFanout(
+            db,
+            notifier,
+            instance_id=instance,
+            lease_s=s.turn_lease_s,
+            on_lag=None if metrics is None else metrics.notify_lag,
+        )
         listener = Listener(url, fanout.channels, fanout.on_notify, fanout.lost, _restored)
         turns = TurnRegistry(
             db=db,

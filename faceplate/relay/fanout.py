@@ -20,7 +20,8 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from collections.abc import Coroutine
+import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Final
 from uuid import UUID
@@ -67,8 +68,17 @@ class _Remote:
 class ClusterFanout:
     """Every socket of every instance (see the module's docstring)."""
 
-    def __init__(self, db: Database, notifier: Notifier, *, instance_id: str, lease_s: float):
+    def __init__(
+        self,
+        db: Database,
+        notifier: Notifier,
+        *,
+        instance_id: str,
+        lease_s: float,
+        on_lag: Callable[[float], None] | None = None,
+    ):
         self._db = db
+        self._on_lag = on_lag  # seconds from a frame's NOTIFY elsewhere to its arrival here
         self._notifier = notifier
         self.instance_id = instance_id
         self.local = LocalFanout()
@@ -191,7 +201,7 @@ class ClusterFanout:
         self._deliver(conversation_id, turn_id, seq, frame)
         target = self._targets.get(conversation_id)
         if target is not None and target[1] and turn_id == target[0]:
-            message = m.encode(m.Frame(conversation_id, turn_id, seq), frame)
+            message = m.encode(m.Frame(conversation_id, turn_id, seq, time.time()), frame)
             for instance in target[1]:
                 self._send(instance, message)
 
@@ -252,7 +262,9 @@ class ClusterFanout:
             _log.warning("a message from %s that is none: %.80r", sender, message)
             return
         match header:
-            case m.Frame(conversation_id=c, turn_id=t, seq=seq):
+            case m.Frame(conversation_id=c, turn_id=t, seq=seq, sent_at=sent_at):
+                if self._on_lag is not None and sent_at:
+                    self._on_lag(time.time() - sent_at)
                 self._remote_frame(c, t, seq, frames[0] if frames else "")
             case m.Ended(conversation_id=c, turn_id=t):
                 remote = self._remote.get(c)

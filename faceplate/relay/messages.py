@@ -21,11 +21,16 @@ def channel_of(instance_id: str) -> str:
 
 
 class Frame(msgspec.Struct, frozen=True, tag="frame", array_like=True):
-    """One frame of a turn (seq 0: the user's message before turn_start); one frame follows."""
+    """One frame of a turn (seq 0: the user's message before turn_start); one frame follows.
+
+    `sent_at` is the sender's wall clock (Unix seconds) when it queued the frame: the receiver's
+    notification-lag metric (hosts' clock skew included, so keep them on NTP).
+    """
 
     conversation_id: UUID
     turn_id: UUID
     seq: int
+    sent_at: float = 0.0
 
 
 class Ended(msgspec.Struct, frozen=True, tag="end", array_like=True):

@@ -286,3 +286,37 @@ def test_notifications_per_turn_are_bounded_by_its_frames_not_its_tokens(
         until(ws, "turn_end")
     a.portal.call(state_of(a).turns.fanout._notifier.flush)  # type: ignore[attr-defined]
     assert stats.messages == before  # nothing sent for a conversation nobody watches elsewhere
+
+
+def test_frames_relayed_from_another_instance_are_timed_in_the_lag_metric(
+    database_url: str, tmp_path: Path, llm: ScriptedLLM
+) -> None:
+    data = tmp_path / "data"
+    with (
+        _app(database_url, data, llm, "a", metrics=True) as a,
+        _app(database_url, data, llm, "b", metrics=True) as b,
+    ):
+        alice = bearer(dev_token(state_of(a).settings, "alice@example.com"))
+        llm.reply_text(CHUNKS, delay_s=0.005)
+        conversation = new_conversation(a, alice)
+        with connect(b, conversation, alice) as on_b:
+            assert _ready(on_b)["turn"] is None
+            with connect(a, conversation, alice) as on_a:
+                _ready(on_a)
+                on_a.send_json({"type": "user_message", "content": "talk"})
+                until(on_a, "turn_end")
+            relayed = until(on_b, "turn_end")
+        counts = {
+            name: _sample(client.get("/metrics").text, "faceplate_notify_lag_seconds_count")
+            for name, client in (("a", a), ("b", b))
+        }
+    # b received every frame of a's turn through notifications; a received none.
+    assert counts["b"] >= len(_turn(relayed)) - 1 > 0
+    assert counts["a"] == 0
+
+
+def _sample(exposition: str, name: str) -> float:
+    for line in exposition.splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"{name} not in the scrape")
