@@ -8,6 +8,9 @@ third. Measured side by side in one run, each the median of `--rounds`:
 - `same`: a turn on A, its socket on A, as fast as the model streams (deltas/s at the client);
 - `cross`: the same turn started from a socket on A, read by a socket on B (its frames cross
   instances through PostgreSQL LISTEN/NOTIFY); target cross ÷ same ≥ 0.8;
+- `previous`: the `same` turn on a third process serving the design before several instances
+  (bench.previous: the one-process `LocalFanout`), nobody watching elsewhere on either; target
+  same ÷ previous ≥ 0.95 (what the new machinery costs one instance);
 - `paced`: `--turns` turns at once at `--rate` deltas/s each, started on A and watched from B:
   the p99 delay from the model writing a delta to B's client reading it; target < 50 ms;
 - per turn, counted: notifications (a listener on every channel of both instances) and the
@@ -166,6 +169,7 @@ async def counts(
 
 @contextmanager
 def _instances(db_url: str, data_dir: Path, model_url: str, logdir: Path) -> Iterator[list[Server]]:
+    """Instances A and B of the service, and P: the same app with the previous fan-out."""
     env = {
         "FACEPLATE_DATABASE_URL": db_url,
         "FACEPLATE_DATA_DIR": str(data_dir),
@@ -184,30 +188,41 @@ def _instances(db_url: str, data_dir: Path, model_url: str, logdir: Path) -> Ite
             stack.enter_context(
                 uvicorn_server(
                     f"instance-{name}",
-                    "faceplate.app:app",
+                    app,
                     env={**env, "FACEPLATE_INSTANCE_ID": f"bench-{name}"},
                     cpu=None,
                     logdir=logdir,
                     ready_path=None,
                 )
             )
-            for name in "ab"
+            for name, app in (
+                ("a", "faceplate.app:app"),
+                ("b", "faceplate.app:app"),
+                ("p", "bench.previous:app"),
+            )
         ]
         for server in servers:
-            server.wait_ready("/readyz")
+            server.wait_ready("/readyz", timeout_s=180)  # three imports at once, a busy machine
         yield servers
 
 
-async def run(args: argparse.Namespace, db_url: str, seeded: Seeded, a: Server, b: Server) -> Any:
+async def run(
+    args: argparse.Namespace, db_url: str, seeded: Seeded, a: Server, b: Server, p: Server
+) -> Any:
     token = seeded.token
-    ids = await create_conversations(db_url, seeded.user_id, args.turns + 2)
-    same_runs, cross_runs = [], []
-    for n in range(args.rounds):  # alternate the order: drift falls on both
-        order = [("same", a), ("cross", b)] if n % 2 == 0 else [("cross", b), ("same", a)]
-        for mode, reader in order:
-            result = await relay(a, reader, token, [ids[0]], mode=mode, deltas=args.deltas, rate=0)
-            (same_runs if mode == "same" else cross_runs).append(result)
-    group = ids[2 : 2 + args.turns]
+    ids = await create_conversations(db_url, seeded.user_id, args.turns + 4)
+    runs: dict[str, list[Relay]] = {"same": [], "cross": [], "previous": []}
+    # (mode, where the turn starts, where it is read, its conversation: one each, so that every
+    # mode's context grows alike)
+    plan = [("same", a, a, ids[0]), ("cross", a, b, ids[2]), ("previous", p, p, ids[3])]
+    for n in range(args.rounds):  # rotate the order: drift falls on every side
+        for mode, sender, reader, cid in plan[n % 3 :] + plan[: n % 3]:
+            result = await relay(
+                sender, reader, token, [cid], mode=mode, deltas=args.deltas, rate=0
+            )
+            runs[mode].append(result)
+    same_runs, cross_runs = runs["same"], runs["cross"]
+    group = ids[4 : 4 + args.turns]
     paced_same = await relay(
         a, a, token, group, mode="paced-same", deltas=args.paced_deltas, rate=args.rate
     )
@@ -218,10 +233,13 @@ async def run(args: argparse.Namespace, db_url: str, seeded: Seeded, a: Server, 
     ]
     same = statistics.median(r.deltas_per_s for r in same_runs)
     cross = statistics.median(r.deltas_per_s for r in cross_runs)
+    previous = statistics.median(r.deltas_per_s for r in runs["previous"])
     return {
         "same": same_runs,
         "cross": cross_runs,
+        "previous": runs["previous"],
         "cross_over_same": cross / same,
+        "same_over_previous": same / previous,
         "paced": paced,
         "paced_same": paced_same,
         "counts": count_runs,
@@ -244,25 +262,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         data_dir = workdir / "data"
         seeded = asyncio.run(seed(db.url, data_dir, conversations=1, messages=0))
         model_url = stack.enter_context(model_server(cpu=None, logdir=workdir))
-        a, b = stack.enter_context(_instances(db.url, data_dir, model_url, workdir))
-        summary = asyncio.run(run(args, db.url, seeded, a, b))
+        a, b, p = stack.enter_context(_instances(db.url, data_dir, model_url, workdir))
+        summary = asyncio.run(run(args, db.url, seeded, a, b, p))
     _report(summary)
     if args.json is not None:
         args.json.write_bytes(msgspec.json.format(msgspec.json.encode(summary)))
-    failures = [
-        f for r in [*summary["same"], *summary["cross"], summary["paced"]] for f in r.failures
-    ]
+    measured = [*summary["same"], *summary["cross"], *summary["previous"], summary["paced"]]
+    failures = [f for r in measured for f in r.failures]
     return 1 if failures else 0
 
 
 def _report(summary: dict[str, Any]) -> None:
     same = statistics.median(r.deltas_per_s for r in summary["same"])
     cross = statistics.median(r.deltas_per_s for r in summary["cross"])
+    previous = statistics.median(r.deltas_per_s for r in summary["previous"])
     paced: Relay = summary["paced"]
     alone: Relay = summary["paced_same"]
     print(f"relay, same instance:   {same:10.0f} deltas/s")
     print(
         f"relay, other instance:  {cross:10.0f} deltas/s   ratio {cross / same:.2f} (target >= 0.8)"
+    )
+    print(
+        f"relay, previous design: {previous:10.0f} deltas/s   same ÷ previous"
+        f" {same / previous:.2f} (target >= 0.95; one instance, nobody watching elsewhere)"
     )
     print(
         f"paced, {paced.turns} turns watched from another instance:"
@@ -278,7 +300,7 @@ def _report(summary: dict[str, Any]) -> None:
             f"{c.frames} frames, {c.notifications} notifications, {c.commits} commits, "
             f"{c.rows_written} rows written"
         )
-    for r in [*summary["same"], *summary["cross"], paced, alone]:
+    for r in [*summary["same"], *summary["cross"], *summary["previous"], paced, alone]:
         for failure in r.failures:
             print(f"FAILURE ({r.mode}): {failure}")
 

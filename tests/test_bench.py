@@ -127,3 +127,24 @@ def test_a_servers_connections_are_named() -> None:
 def test_postgres_cpu_counts_backends_that_began_meanwhile() -> None:
     assert PgCpu.used({1: 2.0, 2: 1.0}, {1: 2.5, 3: 0.25}) == 0.75
     assert PgCpu.used({1: 2.0}, {}) is None
+
+
+def test_bench_cluster_runs_end_to_end_at_tiny_size(pg_server_url: str, tmp_path: Path) -> None:
+    """Two instances and the previous design (bench.previous), every line of the table."""
+    out = tmp_path / "cluster.json"
+    command = [sys.executable, "-m", "bench.cluster", "--database-url", pg_server_url]
+    command += ["--deltas", "100", "--rounds", "1", "--turns", "2", "--rate", "50"]
+    command += ["--paced-deltas", "10", "--json", str(out)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=400)
+
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    summary: dict[str, Any] = msgspec.json.decode(out.read_bytes())
+    for mode in ("same", "cross", "previous"):
+        (run,) = summary[mode]
+        assert (run["mode"], run["deltas"], run["failures"]) == (mode, 100, []), run
+    assert summary["same_over_previous"] > 0 and summary["cross_over_same"] > 0
+    assert summary["paced"]["deltas"] == 2 * 10 and summary["paced"]["failures"] == []
+    watched, alone = summary["counts"]
+    assert watched["notifications"] > 0  # a watcher on B: frames cross instances
+    assert alone["notifications"] == 0  # nobody elsewhere: nothing is sent
+    assert "same ÷ previous" in done.stdout
