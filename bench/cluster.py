@@ -39,6 +39,7 @@ from bench.loadgen import percentile
 from bench.seed import Seeded, create_conversations, seed
 from bench.servers import HOST, Server, model_server, uvicorn_server
 from bench.ws import _ENC, _open, _read_turn, _Turn, ask
+from faceplate.secrets import load_or_create_key
 
 _CHANNELS = ("faceplate", "faceplate:bench-a", "faceplate:bench-b")
 
@@ -261,6 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         db = stack.enter_context(pg.bench_database(args.database_url, workdir))
         data_dir = workdir / "data"
         seeded = asyncio.run(seed(db.url, data_dir, conversations=1, messages=0))
+        load_or_create_key(data_dir)  # once, before three instances would race to create it
         model_url = stack.enter_context(model_server(cpu=None, logdir=workdir))
         a, b, p = stack.enter_context(_instances(db.url, data_dir, model_url, workdir))
         summary = asyncio.run(run(args, db.url, seeded, a, b, p))

@@ -34,6 +34,7 @@ from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as ws_connect
 
 from faceplate.auth.dev import load_or_create_secret, mint_token
+from faceplate.secrets import load_or_create_key
 from tests.mcp_client.servers import free_port
 from tests.support.scripted_llm import ScriptedLLM
 
@@ -209,6 +210,9 @@ class Instances:
         }
         self.instances: dict[str, Instance] = {}
         self._secret = load_or_create_secret(self.data)
+        # Created here, once: instances starting at once would race to create it (one reads
+        # the file another has just made and not yet written).
+        load_or_create_key(self.data)
 
     def token(self, email: str = "alice@example.com") -> str:
         return mint_token(self._secret, email=email)
