@@ -28,7 +28,7 @@ class _NoWatches:
 class PreviousFanout(LocalFanout):
     """`LocalFanout` with the few names the app's wiring asks of a `ClusterFanout`."""
 
-    def __init__(self, db: Any, notifier: Any, *, instance_id: str, lease_s: float) -> None:
+    def __init__(self, db: Any, notifier: Any, *, instance_id: str, **_: Any) -> None:
         super().__init__()
         self.instance_id = instance_id
         self.local = self
