@@ -53,15 +53,27 @@ def check_key(key: str) -> None:
 
 
 def load_or_create_key(data_dir: Path) -> str:
-    """The dev key kept in the data dir, created once (mode 0600)."""
+    """The dev key kept in the data dir, created once (mode 0600).
+
+    Several instances (or workers) may start at once on one new data dir: the key is written
+    whole to a file of this process's own, then linked into place, which fails if another
+    process linked first; then that one's key is used. Nobody ever reads a half-written key.
+    """
     path = data_dir / _KEY_FILE
     if path.exists():
         return path.read_text().strip()
     data_dir.mkdir(parents=True, exist_ok=True)
     key = Fernet.generate_key().decode()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(key)
+    draft = data_dir / f".{_KEY_FILE}.{os.getpid()}"
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(key)
+        os.link(draft, path)
+    except FileExistsError:
+        return path.read_text().strip()
+    finally:
+        draft.unlink(missing_ok=True)
     return key
 
 
