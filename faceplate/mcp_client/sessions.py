@@ -167,9 +167,14 @@ class McpSessionManager:
     def _kept_tools(
         self, user_id: UUID, config_id: UUID, config: McpServerConfig
     ) -> list[ToolSpec] | None:
-        """The listing the live session of this config version keeps, if it has one."""
+        """The listing the live session of this config version keeps, if it has one.
+
+        A session signed in with OAuth keeps none: only the server can tell that its grant was
+        revoked, so each turn asks it again and a 401 is reported before the model is offered
+        tools it can no longer call.
+        """
         connection = self._connections.get((user_id, config_id, fingerprint(config)))
-        if connection is None or not connection.usable:
+        if connection is None or not connection.usable or connection.auth is not None:
             return None
         return connection.tools
 
