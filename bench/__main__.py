@@ -519,6 +519,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             # so the limiters run (and cost what they cost) without refusing anything.
             "FACEPLATE_LIMIT_REQUESTS_PER_MINUTE": "1000000000",
             "FACEPLATE_LIMIT_SOCKETS_PER_USER": "1000000",
+            "FACEPLATE_LIMIT_TURNS_PER_USER": "1000000",
+            "FACEPLATE_LIMIT_TURNS_PER_MINUTE": "1000000",
         }
         ws_parts = run.parts & {"ws", "writes", "idle"}
         apps = {"service": args.service_app}
