@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 
 from faceplate import migrate
 from faceplate.agents.factory import build_model
-from faceplate.auth import CognitoVerifier, DevVerifier, Verifier
+from faceplate.auth import CognitoVerifier, DevVerifier, KeptVerifier, Verifier
 from faceplate.auth.dev import load_or_create_secret
 from faceplate.cluster.listener import Listener
 from faceplate.cluster.notifier import Notifier
@@ -82,9 +82,12 @@ async def _migrate_dev(url: str) -> None:
 
 
 def _verifier(settings: Settings) -> Verifier:
+    inner: Verifier
     if settings.auth == "cognito":
-        return CognitoVerifier(settings.issuer, settings.jwks, settings.cognito_client_ids)
-    return DevVerifier(load_or_create_secret(settings.data_dir))
+        inner = CognitoVerifier(settings.issuer, settings.jwks, settings.cognito_client_ids)
+    else:
+        inner = DevVerifier(load_or_create_secret(settings.data_dir))
+    return KeptVerifier(inner)
 
 
 async def _become_ready(state: AppState, url: str) -> bool:

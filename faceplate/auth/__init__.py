@@ -8,6 +8,7 @@ from typing import Final, Protocol
 from faceplate.auth.claims import Identity, InvalidToken, IssuerUnavailable
 from faceplate.auth.cognito import CognitoVerifier, cognito_issuer
 from faceplate.auth.dev import DevVerifier
+from faceplate.auth.kept import KeptVerifier
 
 __all__ = [
     "CognitoVerifier",
@@ -15,6 +16,7 @@ __all__ = [
     "Identity",
     "InvalidToken",
     "IssuerUnavailable",
+    "KeptVerifier",
     "Verifier",
     "bearer_token",
     "cognito_issuer",

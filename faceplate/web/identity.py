@@ -46,11 +46,21 @@ async def user_for_token(state: AppState, token: str) -> User:
     return await user_of(state, await identity_for_token(state, token))
 
 
+def _authorization(conn: HTTPConnection) -> str | None:
+    """The first Authorization header, read from the raw headers (as `conn.headers.get` would,
+    without building the headers mapping on every request)."""
+    for name, value in conn.scope["headers"]:
+        if name == b"authorization":
+            text: str = value.decode("latin-1")
+            return text
+    return None
+
+
 async def current_user(conn: HTTPConnection) -> User:
     """The user of an HTTP request's Authorization header; RateLimited (429) past the user's
     requests per minute on this instance."""
     state = app_state(conn)
-    header = conn.headers.get("authorization")
+    header = _authorization(conn)
     try:
         token = bearer_token(header)
     except InvalidToken as e:
