@@ -169,12 +169,15 @@ class McpSessionManager:
     ) -> list[ToolSpec] | None:
         """The listing the live session of this config version keeps, if it has one.
 
-        A session signed in with OAuth keeps none: only the server can tell that its grant was
-        revoked, so each turn asks it again and a 401 is reported before the model is offered
-        tools it can no longer call.
+        A session signed in with OAuth (its requests carry an access token) keeps none: only
+        the server can tell that its grant was revoked, so each turn asks it again and a 401 is
+        reported before the model is offered tools it can no longer call. A session without a
+        token keeps its listing like any other.
         """
         connection = self._connections.get((user_id, config_id, fingerprint(config)))
-        if connection is None or not connection.usable or connection.auth is not None:
+        if connection is None or not connection.usable:
+            return None
+        if isinstance(connection.auth, OAuthBearer) and connection.auth.bearing:
             return None
         return connection.tools
 

@@ -9,9 +9,14 @@ from collections.abc import Awaitable, Callable
 
 import msgspec
 import pytest
+from cryptography.fernet import Fernet
 
+from faceplate.db import Database
 from faceplate.mcp_client.catalog import McpToolSource
+from faceplate.mcp_client.oauth.flow import OAuthFlow, OAuthSettings
 from faceplate.mcp_client.sessions import McpSessionManager
+from faceplate.mcp_client.stdio.runtime import StdioRuntime
+from faceplate.secrets import SecretBox
 from faceplate.structs import HttpConfig, McpServerConfig
 from tests.mcp_client.support import CONFIG_ID, USER, call
 from tests.mcp_client.toolbox import Recorder
@@ -36,6 +41,25 @@ async def test_turns_after_the_first_do_not_ask_the_server(
         source = McpToolSource(manager, USER, [(CONFIG_ID, "Tools", http_config)], timeout_s=5)
         names = [spec.name for spec in await source.specs()]
         assert "tools__add" in names
+
+    assert listings(recorder, test_id) == 1
+
+
+async def test_with_oauth_on_a_session_without_a_token_keeps_its_listing(
+    db: Database, stdio: StdioRuntime, http_config: HttpConfig, recorder: Recorder, test_id: str
+) -> None:
+    # As the app runs: OAuth on for every HTTP config. A server that never asked for a token
+    # is listed once; only sessions whose requests carry one are asked every turn.
+    box = SecretBox(Fernet.generate_key().decode())
+    flow = OAuthFlow(db, box, OAuthSettings(redirect_uri="http://127.0.0.1/cb", allow_private=True))
+    try:
+        async with McpSessionManager(allow_private=True, stdio=stdio, oauth=flow) as manager:
+            for _ in range(3):
+                config = [(CONFIG_ID, "Tools", http_config)]
+                source = McpToolSource(manager, USER, config, timeout_s=5)
+                assert "tools__add" in [spec.name for spec in await source.specs()]
+    finally:
+        await flow.aclose()
 
     assert listings(recorder, test_id) == 1
 

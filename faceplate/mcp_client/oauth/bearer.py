@@ -31,6 +31,7 @@ class OAuthBearer(httpx2.Auth):
         self._user_id = user_id
         self._config_id = config_id
         self.refused = False
+        self.bearing = False  # the last request carried an access token: the session is signed in
         self.challenge: str | None = None
         self.version: datetime | None = None
         self.failure: OAuthError | None = None
@@ -39,6 +40,7 @@ class OAuthBearer(httpx2.Auth):
         self, request: httpx2.Request
     ) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
         token = await self._current()
+        self.bearing = token is not None
         if token is not None:
             request.headers["Authorization"] = f"Bearer {token.value}"
         response = yield request
@@ -59,6 +61,7 @@ class OAuthBearer(httpx2.Auth):
                 self.failure = exc
                 self._refuse(token.version)
                 return
+        self.bearing = True
         request.headers["Authorization"] = f"Bearer {retry.value}"
         response = yield request
         if response.status_code == 401:
