@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +14,7 @@ import msgspec
 
 from bench.loadgen import parse_wrk
 from bench.pgcpu import PgCpu, named
+from bench.servers import process_tree, tree_cpu_s
 
 ROOT = Path(__file__).resolve().parent.parent
 ROUTES = {
@@ -127,6 +131,37 @@ def test_a_servers_connections_are_named() -> None:
 def test_postgres_cpu_counts_backends_that_began_meanwhile() -> None:
     assert PgCpu.used({1: 2.0, 2: 1.0}, {1: 2.5, 3: 0.25}) == 0.75
     assert PgCpu.used({1: 2.0}, {}) is None
+
+
+_BURN = """
+import time
+end = time.process_time() + 0.3
+while time.process_time() < end:
+    pass
+time.sleep(60)
+"""
+
+
+def test_a_process_trees_cpu_counts_its_descendants() -> None:
+    """A supervisor's workers are its children: their CPU is the server's too."""
+    spawn = f"import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', {_BURN!r}])"
+    parent = subprocess.Popen([sys.executable, "-c", spawn + "; time.sleep(60)"])
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            used = tree_cpu_s(parent.pid)
+            children = [pid for pid in used if pid != parent.pid]
+            if children and used[children[0]] >= 0.3:
+                break
+            assert time.monotonic() < deadline, used
+            time.sleep(0.05)
+        assert process_tree(parent.pid) == [parent.pid, *children]
+        assert sum(used.values()) >= 0.3
+    finally:
+        for pid in process_tree(parent.pid)[1:]:
+            os.kill(pid, signal.SIGKILL)
+        parent.kill()
+        parent.wait()
 
 
 def test_bench_cluster_runs_end_to_end_at_tiny_size(pg_server_url: str, tmp_path: Path) -> None:
