@@ -539,10 +539,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         service = servers["service"]
         if "rest" in run.parts:
             summary_parts["rest"], profiles = _rest(run, seeded, servers, db.url)
+            # Their CPU is not needed any more, nor their database connections (the workers
+            # part needs room for three pools).
+            servers[rest.FLOOR].stop()
             if rest.LOGGED in servers:
-                servers[rest.LOGGED].stop()  # its CPU is not needed any more
+                servers[rest.LOGGED].stop()
         if args.metrics:
             metrics = _metrics(run, db.url, seeded, service, servers["service-off"])
+            servers["service-off"].stop()
         if "first" in run.parts:
             summary_parts["first"] = _run_async(_first(run, seeded, service, stack, workdir))
         if ws_parts:
