@@ -47,7 +47,7 @@ def test_bench_runs_end_to_end_at_tiny_size(pg_server_url: str, tmp_path: Path) 
     command = [sys.executable, "-m", "bench", "--size", "tiny", "--loadgen", "python"]
     command += ["--database-url", pg_server_url, "--duration", "1", "--warmup", "0.1"]
     command += ["--json", str(out)]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=240)
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
 
     assert done.returncode == 0, done.stderr[-4000:]
     summary: dict[str, Any] = msgspec.json.decode(out.read_bytes())
@@ -80,6 +80,26 @@ def test_bench_runs_end_to_end_at_tiny_size(pg_server_url: str, tmp_path: Path) 
         assert all(w["deltas_ratio"] > 0 for w in summary["ws"])
         assert summary["writes"]["burst"]["statements"] > 0
         assert summary["idle"][0]["sockets"] == 20
+    workers = summary["workers"]
+    assert workers["cpus"] == len(os.sched_getaffinity(0))
+    assert {r["route"] for r in workers["routes"]} == ROUTES
+    for route in workers["routes"]:
+        assert route["rps_ratio"] > 0
+        for side, count in (("one", 1), ("two", 2)):
+            measured = route[side]
+            assert measured["workers"] == count
+            assert measured["rps"] > 0 and measured["runs"][0]["non_2xx"] == 0
+            assert measured["cpu_us"] > 0 and measured["load_cpu_us"] > 0
+            assert measured["total_cpu_us"] >= measured["cpu_us"] + measured["load_cpu_us"]
+        # The supervisor and its two workers (and multiprocessing's resource tracker).
+        assert route["one"]["processes"] == 1 and route["two"]["processes"] >= 3
+    assert all(
+        r[side]["pg_cpu_us"] > 0
+        for r in workers["routes"]
+        if r["route"] != "GET /v1/me"
+        for side in ("one", "two")
+    )
+    assert "Workers: `faceplate serve --workers 1` vs `--workers 2`" in done.stdout
 
 
 def test_wrk_latency_output_is_read_without_the_done_hook() -> None:
