@@ -25,7 +25,7 @@ from uuid import UUID
 import msgspec
 from uuid6 import uuid7
 
-from bench import loadgen, pg, rest
+from bench import loadgen, pg, rest, workers
 from bench import metrics as metrics_cost
 from bench.first import FirstResult, first_token
 from bench.pgcpu import PgCpu
@@ -45,7 +45,7 @@ from bench.servers import (
 from bench.writes import WriteCounter, WritesResult, writes_result
 from bench.ws import IdleResult, Mode, WsResult, WsRun, idle_sockets, probe, relay_run, ws_result
 
-PARTS: Final = ("rest", "first", "ws", "writes", "idle")
+PARTS: Final = ("rest", "first", "ws", "writes", "idle", "workers")
 ROUTE_KEYS: Final = ("messages", "list", "get", "create", "me")
 
 
@@ -190,12 +190,13 @@ class _Run:
         unknown = self.parts - set(PARTS)
         if unknown:
             raise SystemExit(f"bench: unknown part(s) {', '.join(sorted(unknown))}")
+        self.all_cpus = os.sched_getaffinity(0)  # before main pins itself to the load's CPU
         self.server_cpu, self.load_cpu, self.cpus = _cpus(args.no_pin)
         self.duration_s = args.duration if args.duration is not None else size.duration_s
         self.rounds = args.rounds if args.rounds is not None else size.rounds
         self.warmup_s = args.warmup if args.warmup is not None else size.warmup_s
         self.generator: Literal["wrk", "python"] = (
-            loadgen.choose(args.loadgen) if "rest" in self.parts else "python"
+            loadgen.choose(args.loadgen) if self.parts & {"rest", "workers"} else "python"
         )
         self.load_at_start = os.getloadavg()[0]
         self.notes: list[str] = [
@@ -328,10 +329,8 @@ def _metrics(
 ) -> metrics_cost.MetricsCost:
     """The metrics-on service against the metrics-off one: every asked REST route, then the
     relay (burst and paced, at the largest concurrency)."""
-    keys = {k.strip() for k in run.args.routes.split(",") if k.strip()}
-    routes = [r for r in rest.routes(seeded) if r.key in keys]
     measured = rest.measure(
-        routes,
+        _routes(run, seeded),
         {"service": on, "floor": off},
         token=seeded.token,
         connections=run.args.connections,
@@ -395,13 +394,18 @@ async def _first(
     )
 
 
-def _rest(
-    run: _Run, seeded: Seeded, servers: dict[str, Server], db_url: str
-) -> tuple[list[rest.RouteResult], dict[str, Any] | None]:
+def _routes(run: _Run, seeded: Seeded) -> list[rest.Route]:
+    """The REST routes `--routes` asks for."""
     keys = {k.strip() for k in run.args.routes.split(",") if k.strip()}
     if keys - set(ROUTE_KEYS):
         raise SystemExit(f"bench: unknown route(s) {', '.join(sorted(keys - set(ROUTE_KEYS)))}")
-    routes = [r for r in rest.routes(seeded) if r.key in keys]
+    return [r for r in rest.routes(seeded) if r.key in keys]
+
+
+def _rest(
+    run: _Run, seeded: Seeded, servers: dict[str, Server], db_url: str
+) -> tuple[list[rest.RouteResult], dict[str, Any] | None]:
+    routes = _routes(run, seeded)
     measured = {k: servers[k] for k in (rest.SERVICE, rest.LOGGED, rest.FLOOR) if k in servers}
     problems = rest.compare_responses(list(measured.values()), seeded.token, routes)
     if problems:
@@ -459,12 +463,40 @@ def _profile(
     return profiles
 
 
+def _generator_name(run: _Run) -> str:
+    if run.generator == "wrk":
+        return loadgen.wrk_version() or "wrk"
+    return "bench.pyload (asyncio keep-alive; wrk not used)"
+
+
+def _workers(
+    run: _Run, seeded: Seeded, env: dict[str, str], db_url: str, logdir: Path
+) -> workers.WorkersResult | Section:
+    problem = workers.room_problem(db_url, env)
+    if problem is not None:
+        _say(f"workers: skipped, {problem}")
+        return Section(skipped=problem)
+    _say("starting `faceplate serve --workers 1` and `--workers 2`, unpinned")
+    return workers.workers_part(
+        _routes(run, seeded),
+        env=env,
+        db_url=db_url,
+        logdir=logdir,
+        cpus=run.all_cpus,
+        token=seeded.token,
+        connections=run.args.connections,
+        duration_s=run.duration_s,
+        warmup_s=run.warmup_s,
+        rounds=run.rounds,
+        generator=run.generator,
+        generator_name=_generator_name(run),
+        progress=_say,
+    )
+
+
 def _meta(run: _Run, db: pg.BenchDatabase, size_name: str) -> dict[str, Any]:
     loop, http = loop_and_http()
-    if run.generator == "wrk":
-        generator = loadgen.wrk_version() or "wrk"
-    else:
-        generator = "bench.pyload (asyncio keep-alive; wrk not used)"
+    generator = _generator_name(run)
     return {
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "commit": _git_commit(),
@@ -474,7 +506,8 @@ def _meta(run: _Run, db: pg.BenchDatabase, size_name: str) -> dict[str, Any]:
         "python": platform.python_version(),
         "service_app": run.args.service_app,
         "uvicorn": f"one worker, --no-access-log, --loop {loop}, --http {http}; "
-        "serve: `faceplate serve`, its defaults (access log on, to a file)",
+        "serve: `faceplate serve`, its defaults (access log on, to a file); workers: "
+        "`faceplate serve --workers 1` and `--workers 2`, its defaults, nothing pinned",
         "generator": generator,
         "connections": run.args.connections,
         "rounds": run.rounds,
@@ -539,10 +572,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         service = servers["service"]
         if "rest" in run.parts:
             summary_parts["rest"], profiles = _rest(run, seeded, servers, db.url)
+            # Their CPU is not needed any more, nor their database connections (the workers
+            # part needs room for three pools).
+            servers[rest.FLOOR].stop()
             if rest.LOGGED in servers:
-                servers[rest.LOGGED].stop()  # its CPU is not needed any more
+                servers[rest.LOGGED].stop()
         if args.metrics:
             metrics = _metrics(run, db.url, seeded, service, servers["service-off"])
+            servers["service-off"].stop()
+        if "workers" in run.parts:
+            summary_parts["workers"] = _workers(run, seeded, env, db.url, workdir)
         if "first" in run.parts:
             summary_parts["first"] = _run_async(_first(run, seeded, service, stack, workdir))
         if ws_parts:

@@ -11,6 +11,7 @@ from bench.first import FirstResult
 from bench.metrics import MetricsCost
 from bench.metrics import render as render_metrics
 from bench.rest import LOG_TARGET, P99_TARGET, RPS_TARGET, RouteResult
+from bench.workers import WorkersResult
 from bench.writes import WritesResult
 from bench.ws import IdleResult, WsResult
 
@@ -28,6 +29,7 @@ class Summary(msgspec.Struct, kw_only=True):
     ws: list[WsResult] | Section
     writes: WritesResult | Section
     idle: list[IdleResult] | Section
+    workers: WorkersResult | Section
     profile: dict[str, Any] | None = None
     metrics: MetricsCost | Section = Section(skipped="not asked for (--metrics)")
 
@@ -54,6 +56,45 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
         return "  ".join([first, *rest]).rstrip()
 
     return [line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)]
+
+
+def _workers(result: WorkersResult | Section) -> list[str]:
+    if isinstance(result, Section):
+        return [f"Workers: skipped ({result.skipped})"]
+    out = [
+        "Workers: `faceplate serve --workers 1` vs `--workers 2`, access log "
+        f"{result.access_log}; nothing pinned: servers, load generator and PostgreSQL share "
+        f"the machine's {result.cpus} CPUs; {result.connections} connections, "
+        f"{result.generator}, {result.rounds} rounds x {result.duration_s:g} s, alternated, "
+        "medians. CPU us/req: server = its whole process tree (supervisor + workers), PG = "
+        "its PostgreSQL backends, load = the load generator, total = the three. No target: "
+        "read as it is"
+    ]
+
+    def pair(a: float | None, b: float | None, fmt: str = "{:.0f}") -> str:
+        return f"{_f(a, fmt)} / {_f(b, fmt)}"
+
+    rows = [
+        [
+            r.route,
+            f"{r.one.rps:.0f}",
+            f"{r.two.rps:.0f}",
+            f"{r.rps_ratio:.2f}",
+            pair(r.one.p99_ms, r.two.p99_ms, "{:.2f}"),
+            pair(r.one.cpu_us, r.two.cpu_us),
+            pair(r.one.pg_cpu_us, r.two.pg_cpu_us),
+            pair(r.one.load_cpu_us, r.two.load_cpu_us),
+            pair(r.one.total_cpu_us, r.two.total_cpu_us),
+            f"{r.one.processes} / {r.two.processes}",
+            pair(100 * r.one.busiest_share, 100 * r.two.busiest_share, "{:.0f}%"),
+            f"{100 * max(r.one.rps_spread, r.two.rps_spread):.0f}%",
+        ]
+        for r in result.routes
+    ]
+    header = ["route", "1w req/s", "2w req/s", "2w/1w", "p99 ms 1w / 2w"]
+    header += ["server CPU us/req 1w / 2w", "PG 1w / 2w", "load 1w / 2w", "total 1w / 2w"]
+    header += ["processes", "busiest process", "spread"]
+    return out + _table(header, rows)
 
 
 def render(summary: Summary) -> str:
@@ -178,6 +219,8 @@ def render(summary: Summary) -> str:
                 f"+{(i.rss_after_kib - i.rss_before_kib) / 1024:.1f} MiB RSS = "
                 f"{i.per_socket_kib:.1f} KiB per socket{mark}"
             )
+    out.append("")
+    out += _workers(summary.workers)
     if not isinstance(summary.metrics, Section):
         out += ["", *render_metrics(summary.metrics)]
     for note in m.get("notes", []):

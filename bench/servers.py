@@ -1,6 +1,7 @@
 """The processes under test: uvicorn serving one app, one worker, access log off, pinned; or
-`faceplate serve` as a user runs it, its default access log on. Each names its database
-connections (`application_name`) so that PostgreSQL's CPU for it can be told apart."""
+`faceplate serve` as a user runs it, its default access log on (one worker, or several under
+uvicorn's supervisor). Each names its database connections (`application_name`) so that
+PostgreSQL's CPU for it can be told apart."""
 
 from __future__ import annotations
 
@@ -77,6 +78,11 @@ class Server:
         fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime, stime
 
+    def tree_cpu_s(self) -> dict[int, float]:
+        """CPU time so far of the process and of each live descendant (a supervisor's workers),
+        by pid; see `tree_cpu_s`."""
+        return tree_cpu_s(self.pid)
+
     def log_tail(self, lines: int = 30) -> str:
         text = self.log.read_text(encoding="utf-8", errors="replace")
         return "\n".join(text.splitlines()[-lines:])
@@ -93,6 +99,20 @@ class Server:
                 time.sleep(0.1)
         raise RuntimeError(f"{self.name} not ready after {timeout_s:.0f} s:\n{self.log_tail()}")
 
+    def wait_started(self, workers: int, timeout_s: float = 60.0) -> None:
+        """Wait until `workers` processes have logged uvicorn's startup line: one answering
+        /readyz says nothing of the others, which would miss the connections opened first."""
+        deadline = time.monotonic() + timeout_s
+        while self.log.read_bytes().count(b"Application startup complete") < workers:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited:\n{self.log_tail()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"{self.name}: not {workers} workers started after {timeout_s:.0f} s:\n"
+                    + self.log_tail()
+                )
+            time.sleep(0.1)
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -101,6 +121,33 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and every live descendant, from /proc/<pid>/task/<tid>/children of each thread."""
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        for children in Path(f"/proc/{current}/task").glob("*/children"):
+            with contextlib.suppress(OSError):  # the thread, or the process, just ended
+                todo += (int(child) for child in children.read_text().split())
+    return tree
+
+
+def tree_cpu_s(pid: int) -> dict[int, float]:
+    """CPU time (user + system) of `pid` and each live descendant, by pid, from /proc. Each
+    counts its reaped children's too (cutime + cstime), so that a worker that ends and is
+    reaped between two readings still counts, in its parent's; a process that ends between
+    the listing and its reading is left out."""
+    used = {}
+    for member in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used[member] = sum(int(f) for f in fields[11:15]) / _CLOCK_TICKS  # u, s, cu, cs
+    return used
 
 
 def application_name(server: str) -> str:
@@ -133,13 +180,14 @@ def _serving(
 
 @contextlib.contextmanager
 def serve_server(
-    name: str, *, env: Mapping[str, str], cpu: int | None, logdir: Path
+    name: str, *, env: Mapping[str, str], cpu: int | None, logdir: Path, workers: int = 1
 ) -> Iterator[Server]:
     """`faceplate serve` on a free port, as a user starts it: its logging, its default access
-    log (to the log file, as to any file stdout goes to), one worker. The caller waits."""
+    log (to the log file, as to any file stdout goes to), `workers` workers (more than one:
+    uvicorn's supervisor, each worker its child process). The caller waits."""
     port = free_port()
     command = [*pinned(cpu), sys.executable, "-m", "faceplate.cli", "serve"]
-    command += ["--host", HOST, "--port", str(port)]
+    command += ["--host", HOST, "--port", str(port), "--workers", str(workers)]
     with _serving(name, command, port, env, logdir) as server:
         yield server
 

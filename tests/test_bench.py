@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +14,7 @@ import msgspec
 
 from bench.loadgen import parse_wrk
 from bench.pgcpu import PgCpu, named
+from bench.servers import process_tree, tree_cpu_s
 
 ROOT = Path(__file__).resolve().parent.parent
 ROUTES = {
@@ -43,7 +47,7 @@ def test_bench_runs_end_to_end_at_tiny_size(pg_server_url: str, tmp_path: Path) 
     command = [sys.executable, "-m", "bench", "--size", "tiny", "--loadgen", "python"]
     command += ["--database-url", pg_server_url, "--duration", "1", "--warmup", "0.1"]
     command += ["--json", str(out)]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=240)
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
 
     assert done.returncode == 0, done.stderr[-4000:]
     summary: dict[str, Any] = msgspec.json.decode(out.read_bytes())
@@ -76,6 +80,26 @@ def test_bench_runs_end_to_end_at_tiny_size(pg_server_url: str, tmp_path: Path) 
         assert all(w["deltas_ratio"] > 0 for w in summary["ws"])
         assert summary["writes"]["burst"]["statements"] > 0
         assert summary["idle"][0]["sockets"] == 20
+    workers = summary["workers"]
+    assert workers["cpus"] == len(os.sched_getaffinity(0))
+    assert {r["route"] for r in workers["routes"]} == ROUTES
+    for route in workers["routes"]:
+        assert route["rps_ratio"] > 0
+        for side, count in (("one", 1), ("two", 2)):
+            measured = route[side]
+            assert measured["workers"] == count
+            assert measured["rps"] > 0 and measured["runs"][0]["non_2xx"] == 0
+            assert measured["cpu_us"] > 0 and measured["load_cpu_us"] > 0
+            assert measured["total_cpu_us"] >= measured["cpu_us"] + measured["load_cpu_us"]
+        # The supervisor and its two workers (and multiprocessing's resource tracker).
+        assert route["one"]["processes"] == 1 and route["two"]["processes"] >= 3
+    assert all(
+        r[side]["pg_cpu_us"] > 0
+        for r in workers["routes"]
+        if r["route"] != "GET /v1/me"
+        for side in ("one", "two")
+    )
+    assert "Workers: `faceplate serve --workers 1` vs `--workers 2`" in done.stdout
 
 
 def test_wrk_latency_output_is_read_without_the_done_hook() -> None:
@@ -127,6 +151,37 @@ def test_a_servers_connections_are_named() -> None:
 def test_postgres_cpu_counts_backends_that_began_meanwhile() -> None:
     assert PgCpu.used({1: 2.0, 2: 1.0}, {1: 2.5, 3: 0.25}) == 0.75
     assert PgCpu.used({1: 2.0}, {}) is None
+
+
+_BURN = """
+import time
+end = time.process_time() + 0.3
+while time.process_time() < end:
+    pass
+time.sleep(60)
+"""
+
+
+def test_a_process_trees_cpu_counts_its_descendants() -> None:
+    """A supervisor's workers are its children: their CPU is the server's too."""
+    spawn = f"import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', {_BURN!r}])"
+    parent = subprocess.Popen([sys.executable, "-c", spawn + "; time.sleep(60)"])
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            used = tree_cpu_s(parent.pid)
+            children = [pid for pid in used if pid != parent.pid]
+            if children and used[children[0]] >= 0.3:
+                break
+            assert time.monotonic() < deadline, used
+            time.sleep(0.05)
+        assert process_tree(parent.pid) == [parent.pid, *children]
+        assert sum(used.values()) >= 0.3
+    finally:
+        for pid in process_tree(parent.pid)[1:]:
+            os.kill(pid, signal.SIGKILL)
+        parent.kill()
+        parent.wait()
 
 
 def test_bench_cluster_runs_end_to_end_at_tiny_size(pg_server_url: str, tmp_path: Path) -> None:
