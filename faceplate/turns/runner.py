@@ -20,7 +20,7 @@ from faceplate.agents.base import (
     ToolSpec,
     Usage,
 )
-from faceplate.db import STALE, Database
+from faceplate.db import STALE, Conn, Database
 from faceplate.errors import Unavailable
 from faceplate.mcp_client.catalog import ToolSource
 from faceplate.mcp_client.results import error_result
@@ -246,35 +246,16 @@ class TurnRunner:
         return False
 
     async def _turn(self) -> None:
-        branch = self._branch
-        async with self._db.connection() as conn:
-            conv = await cq.get_conversation(
-                conn, user_id=self._user.id, conversation_id=self._conversation_id
-            )
-            if conv is None:
-                raise _ConversationDeleted
-            # The model's history is the branch the turn continues, read as the turn starts.
-            leaf = conv.active_message_id if branch is None else branch.parent_id
-            history = (
-                []
-                if leaf is None
-                else await q.list_history(
-                    conn, user_id=self._user.id, conversation_id=self._conversation_id, leaf_id=leaf
-                )
-            )
-        self._model_name = self._config.model_for(conv.model) or self._model.name
-        if branch is None or not branch.regenerate:
-            first = not any(m.role == "user" for m in history)
-            asked = await self._store(
-                "user",
-                self._content,
-                title_if_untitled=title_of(self._content) if first else None,
-                parent=leaf,
-            )
-            self.channel.user_message(asked)
-            history.append(asked)
-        self.channel.start()
-        source = await self._interruptible(lambda: self._tools(self._user))
+        # The user's tool configs are read on a connection of their own while the history is
+        # read and the message stored: neither waits for the other.
+        tools = asyncio.ensure_future(self._tools(self._user))
+        try:
+            history = await self._opening()
+            self.channel.start()
+            source = await self._interruptible(lambda: tools)
+        except BaseException:
+            _abandon(tools)
+            raise
         rounds = 0
         while True:
             offer = rounds < self._config.max_tool_rounds
@@ -290,6 +271,39 @@ class TurnRunner:
             if not offer:
                 return  # asked once more with no tools, it still wanted some: the turn ends
             rounds += 1
+
+    async def _opening(self) -> list[Message]:
+        """The model's history (the branch the turn continues, read as the turn starts) with
+        the user's message stored at its end and sent, on one pooled connection."""
+        branch = self._branch
+        async with self._db.connection() as conn:
+            conv = await cq.get_conversation(
+                conn, user_id=self._user.id, conversation_id=self._conversation_id
+            )
+            if conv is None:
+                raise _ConversationDeleted
+            leaf = conv.active_message_id if branch is None else branch.parent_id
+            history = (
+                []
+                if leaf is None
+                else await q.list_history(
+                    conn, user_id=self._user.id, conversation_id=self._conversation_id, leaf_id=leaf
+                )
+            )
+            self._model_name = self._config.model_for(conv.model) or self._model.name
+            if branch is not None and branch.regenerate:
+                return history
+            first = not any(m.role == "user" for m in history)
+            asked = await self._insert(
+                conn,
+                "user",
+                self._content,
+                title_if_untitled=title_of(self._content) if first else None,
+                parent=leaf,
+            )
+        self.channel.user_message(asked)
+        history.append(asked)
+        return history
 
     # --- one model step ------------------------------------------------------------------------
 
@@ -437,20 +451,40 @@ class TurnRunner:
     ) -> Message:
         """Store a message under `parent` (UNSET: under the active leaf, the turn's last)."""
         async with self._db.connection() as conn:
-            stored = await q.create_message(
+            return await self._insert(
                 conn,
-                user_id=self._user.id,
-                conversation_id=self._conversation_id,
-                id=uuid7(),
-                role=role,
-                content=content,
+                role,
+                content,
                 tool_results=tool_results,
                 title_if_untitled=title_if_untitled,
-                turn_id=self.fence.id,
-                epoch=self.fence.epoch,
-                new_branch=not isinstance(parent, msgspec.UnsetType),
-                parent_id=None if isinstance(parent, msgspec.UnsetType) else parent,
+                parent=parent,
             )
+
+    async def _insert(
+        self,
+        conn: Conn,
+        role: Role,
+        content: str,
+        *,
+        tool_results: list[ToolResult] | None = None,
+        title_if_untitled: str | None = None,
+        parent: UUID | msgspec.UnsetType | None = msgspec.UNSET,
+    ) -> Message:
+        """`_store` on a connection the caller holds."""
+        stored = await q.create_message(
+            conn,
+            user_id=self._user.id,
+            conversation_id=self._conversation_id,
+            id=uuid7(),
+            role=role,
+            content=content,
+            tool_results=tool_results,
+            title_if_untitled=title_if_untitled,
+            turn_id=self.fence.id,
+            epoch=self.fence.epoch,
+            new_branch=not isinstance(parent, msgspec.UnsetType),
+            parent_id=None if isinstance(parent, msgspec.UnsetType) else parent,
+        )
         if stored is None:
             raise _ConversationDeleted
         return stored
@@ -470,3 +504,9 @@ class TurnRunner:
             raise
         finally:
             self._current = None
+
+
+def _abandon(task: asyncio.Future[Any]) -> None:
+    """Cancel a task nobody will await; whatever it ends with is retrieved, not reported."""
+    task.cancel()
+    task.add_done_callback(lambda done: done.cancelled() or done.exception())
