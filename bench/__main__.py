@@ -44,6 +44,7 @@ from bench.servers import (
 )
 from bench.writes import WriteCounter, WritesResult, writes_result
 from bench.ws import IdleResult, Mode, WsResult, WsRun, idle_sockets, probe, relay_run, ws_result
+from faceplate.auth.dev import load_or_create_secret, mint_token
 
 PARTS: Final = ("rest", "first", "ws", "writes", "idle", "workers")
 ROUTE_KEYS: Final = ("messages", "list", "get", "create", "me")
@@ -83,7 +84,7 @@ SIZES: Final = {
         writes_stream_s=5.0,
         idle_sockets=2000,
         first_servers=(5, 20),
-        first_turns=7,
+        first_turns=15,
     ),
     "tiny": Size(
         conversations=20,
@@ -382,10 +383,11 @@ async def _first(
 ) -> FirstResult:
     local = stack.enter_context(mcp_server(0, cpu=run.load_cpu, logdir=logdir))
     far = stack.enter_context(mcp_server(100, cpu=run.load_cpu, logdir=logdir))
+    secret = load_or_create_secret(logdir / "data")  # the service's dev key: its users' tokens
     return await first_token(
         service.base_url,
         _ws_url(service),
-        seeded.token,
+        lambda email: mint_token(secret, email=email),
         local_url=local,
         far_url=far,
         counts=run.size.first_servers,

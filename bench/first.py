@@ -1,11 +1,13 @@
 """The first token: from sending `user_message` to the model receiving its request.
 
-The user enables 0, 5 or 20 MCP servers (`bench.mcpserver`), on this machine or 100 ms of
-round trip away; in a fresh conversation it sends a message, waits for `turn_end`, and again.
-The scripted model answers `bench arrival` with the monotonic time its request arrived, a
-clock every process of the machine shares. The first turn of a case opens the sessions (cold);
-the others are the turns a user feels, and their median is what is judged: the time added by
-the servers over the no-server case must not grow with their number or distance.
+Each case is a user of its own with 0, 5 or 20 MCP servers (`bench.mcpserver`) enabled, on this
+machine or 100 ms of round trip away, and a socket on a fresh conversation: it sends a message
+and waits for `turn_end`. The scripted model answers `bench arrival` with the monotonic time its
+request arrived, a clock every process of the machine shares. The first turn of a case opens
+the sessions (cold); then the cases take one turn each per round, in rotating order, so drift
+falls on all of them. The medians of those turns are what a user feels and what is judged: the
+time added by the servers over the no-server case must not grow with their number or
+distance.
 """
 
 from __future__ import annotations
@@ -68,10 +70,27 @@ async def _turn(ws: ClientConnection, failures: list[str]) -> float | None:
     return None if arrived is None else (arrived - started) / 1e6
 
 
+async def _case_user(base_url: str, token: str, servers: int, url: str | None, label: str) -> UUID:
+    """A user of its own for one case: `servers` enabled configs of `url`, one conversation."""
+    headers = {"authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=60) as http:
+        for n in range(servers):
+            body = {
+                "name": f"bench {label} {n}",
+                "config": {"transport": "streamable_http", "url": url},
+                "enabled": True,
+            }
+            answer = await http.post("/v1/mcp-configs", json=body)
+            answer.raise_for_status()
+        answer = await http.post("/v1/conversations", json={})
+        answer.raise_for_status()
+        return UUID(answer.json()["id"])
+
+
 async def first_token(
     base_url: str,
     ws_url_of: Callable[[UUID], str],
-    token: str,
+    token_of: Callable[[str], str],
     *,
     local_url: str,
     far_url: str,
@@ -79,61 +98,58 @@ async def first_token(
     turns: int = 5,
     progress: Callable[[str], None] = lambda _: None,
 ) -> FirstResult:
-    """Every case, one after the other, on configs the bench creates for its user."""
-    headers = {"authorization": f"Bearer {token}"}
-    cases: list[FirstCase] = []
+    """Every case side by side: each a user of its own (`token_of(email)` signs it in) with
+    its servers enabled and a socket open. The first turn of each opens its sessions; then
+    the cases take turns, one turn each per round, the order rotating every round, so that
+    whatever drifts on the machine falls on every case alike."""
+    plan = [(0, "-", None)] + [
+        (n, where, url)
+        for where, url in (("local", local_url), ("100 ms away", far_url))
+        for n in counts
+    ]
     failures: list[str] = []
-    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=60) as http:
-        configs: dict[str, list[str]] = {"local": [], "100 ms away": []}
-        for where, url in (("local", local_url), ("100 ms away", far_url)):
-            for n in range(max(counts, default=0)):
-                body = {
-                    "name": f"bench {where} {n}",
-                    "config": {"transport": "streamable_http", "url": url},
-                    "enabled": False,
-                }
-                answer = await http.post("/v1/mcp-configs", json=body)
-                answer.raise_for_status()
-                configs[where].append(answer.json()["id"])
-        enabled: set[str] = set()
-        plan = [(0, "-")] + [(n, w) for w in ("local", "100 ms away") for n in counts]
-        for servers, where in plan:
-            wanted = set(configs.get(where, [])[:servers])
-            for config_id in enabled ^ wanted:
-                answer = await http.patch(
-                    f"/v1/mcp-configs/{config_id}", json={"enabled": config_id in wanted}
-                )
-                answer.raise_for_status()
-            enabled = wanted
-            answer = await http.post("/v1/conversations", json={})
-            answer.raise_for_status()
-            ws = await _open(ws_url_of(UUID(answer.json()["id"])), token)
-            try:
-                runs = [await _turn(ws, failures) for _ in range(turns + 1)]
-            finally:
-                await ws.close()
-            if any(r is None for r in runs) or failures:
-                raise RuntimeError(f"first-token turns failed: {failures or runs}")
-            measured = [r for r in runs[1:] if r is not None]
-            cold = runs[0] or 0.0
-            median = statistics.median(measured)
-            base = cases[0].median_ms if cases else median
-            cases.append(
-                FirstCase(
-                    servers=servers,
-                    where=where,
-                    turns=len(measured),
-                    median_ms=median,
-                    max_ms=max(measured),
-                    cold_ms=cold,
-                    added_ms=median - base,
-                    runs_ms=measured,
-                )
+    sockets: list[ClientConnection] = []
+    runs: list[list[float]] = [[] for _ in plan]
+    cold: list[float] = []
+    try:
+        for index, (servers, where, url) in enumerate(plan):
+            token = token_of(f"first-{index}@bench.example")
+            label = f"{where} {index}"
+            conversation = await _case_user(base_url, token, servers, url, label)
+            sockets.append(await _open(ws_url_of(conversation), token))
+        for ws in sockets:
+            cold.append(await _turn(ws, failures) or 0.0)
+        for round_ in range(turns):
+            order = list(range(len(plan)))
+            shift = round_ % len(order)
+            for index in order[shift:] + order[:shift]:
+                took = await _turn(sockets[index], failures)
+                if took is None or failures:
+                    raise RuntimeError(f"first-token turns failed: {failures or 'no arrival'}")
+                runs[index].append(took)
+    finally:
+        for ws in sockets:
+            await ws.close()
+    cases: list[FirstCase] = []
+    base = statistics.median(runs[0])
+    for (servers, where, _), measured, cold_ms in zip(plan, runs, cold, strict=True):
+        median = statistics.median(measured)
+        cases.append(
+            FirstCase(
+                servers=servers,
+                where=where,
+                turns=len(measured),
+                median_ms=median,
+                max_ms=max(measured),
+                cold_ms=cold_ms,
+                added_ms=median - base,
+                runs_ms=measured,
             )
-            progress(
-                f"first token, {servers:2} servers {where:11}: median {median:7.2f} ms, "
-                f"cold {cold:8.1f} ms"
-            )
+        )
+        progress(
+            f"first token, {servers:2} servers {where:11}: median {median:7.2f} ms, "
+            f"cold {cold_ms:8.1f} ms"
+        )
     ok = all(c.added_ms <= ADDED_TARGET_MS for c in cases)
     return FirstResult(
         cases=cases, target=f"added <= {ADDED_TARGET_MS:g} ms over no servers", meets_target=ok
