@@ -211,7 +211,7 @@ async def run(
     args: argparse.Namespace, db_url: str, seeded: Seeded, a: Server, b: Server, p: Server
 ) -> Any:
     token = seeded.token
-    ids = await create_conversations(db_url, seeded.user_id, args.turns + 4)
+    ids = await create_conversations(db_url, seeded.user_id, args.turns + 5)
     runs: dict[str, list[Relay]] = {"same": [], "cross": [], "previous": []}
     # (mode, where the turn starts, where it is read, its conversation: one each, so that every
     # mode's context grows alike)
@@ -230,7 +230,8 @@ async def run(
     paced = await relay(a, b, token, group, mode="paced", deltas=args.paced_deltas, rate=args.rate)
     count_runs = [
         await counts(db_url, a, b, token, ids[1], args.deltas),
-        await counts(db_url, a, a, token, ids[1], args.deltas),
+        # A conversation of its own: B's row for ids[1] lasts until its next renewal.
+        await counts(db_url, a, a, token, ids[-1], args.deltas),
     ]
     same = statistics.median(r.deltas_per_s for r in same_runs)
     cross = statistics.median(r.deltas_per_s for r in cross_runs)
