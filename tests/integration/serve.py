@@ -7,15 +7,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from contextlib import ExitStack
 from pathlib import Path
 
-import httpx
 from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as ws_connect
 
 from tests.mcp_client.servers import free_port
+from tests.support.readiness import wait_ready
 from tests.support.scripted_llm import ScriptedLLM
 
 
@@ -30,16 +29,7 @@ class Serve:
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"faceplate serve did not start:\n{log.read_text()}")
-            time.sleep(0.1)
+        wait_ready(self.url, self.process, log)
 
     def socket(
         self, stack: ExitStack, conversation_id: str, headers: dict[str, str]

@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from websockets.sync.client import connect as ws_connect
 from faceplate.auth.dev import load_or_create_secret, mint_token
 from tests.mcp_client.servers import free_port
 from tests.support.flood_mcp import flood_servers
+from tests.support.readiness import wait_ready
 from tests.support.scripted_llm import ScriptedCall, ScriptedLLM
 
 MIB = 1024 * 1024
@@ -49,16 +49,7 @@ class Service:
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"faceplate serve did not start:\n{log.read_text()}")
-            time.sleep(0.1)
+        wait_ready(self.url, self.process, log)
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGINT)

@@ -36,6 +36,7 @@ from websockets.sync.client import connect as ws_connect
 from faceplate.auth.dev import load_or_create_secret, mint_token
 from faceplate.secrets import load_or_create_key
 from tests.mcp_client.servers import free_port
+from tests.support.readiness import wait_ready
 from tests.support.scripted_llm import ScriptedLLM
 
 _PR_SET_PDEATHSIG = 1
@@ -78,16 +79,9 @@ class Instance:
             )
 
     def wait_ready(self, timeout_s: float = 90) -> None:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if not self.alive or time.monotonic() > deadline:
-                raise RuntimeError(f"instance {self.name} did not start:\n{self.log.read_text()}")
-            time.sleep(0.05)
+        assert self.process is not None, f"instance {self.name} was not started"
+        what = f"instance {self.name}"
+        wait_ready(self.url, self.process, self.log, what=what, timeout_s=timeout_s, poll_s=0.05)
 
     @property
     def alive(self) -> bool:
