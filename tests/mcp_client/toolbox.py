@@ -6,6 +6,7 @@ import base64
 import contextlib
 import os
 import threading
+import time
 from collections.abc import Callable
 
 import anyio
@@ -67,7 +68,10 @@ def build_server(on_event: Callable[[str, str], None] | None = None) -> MCPServe
         return text
 
     @server.tool(description="Sleep, then answer; records starts and cancellations.")
-    async def sleep(seconds: float, label: str = "") -> str:
+    async def sleep(seconds: float, label: str = "", clock: bool = False) -> str:
+        """With `clock`, the answer is when the sleep began and ended, in nanoseconds of the
+        monotonic clock every process of the machine shares."""
+        began = time.monotonic_ns()
         if on_event is not None:
             on_event("sleeping", label)
         try:
@@ -76,6 +80,8 @@ def build_server(on_event: Callable[[str, str], None] | None = None) -> MCPServe
             if on_event is not None:
                 on_event("cancelled", label)
             raise
+        if clock:
+            return f"{began} {time.monotonic_ns()}"
         return f"slept {seconds:g} s"
 
     @server.tool(description="Fail on purpose.")
