@@ -155,8 +155,12 @@ export class ChatView {
         this.app.api.conversation(this.conversation.id),
         this.app.api.messages(this.conversation.id),
       ]);
-      this.conversation = conversation;
-      this._header();
+      // Only a newer read replaces what the view holds (every stored message moves
+      // updated_at): a rename or model change answered meanwhile is kept.
+      if (!this.conversation || conversation.updated_at > this.conversation.updated_at) {
+        this.conversation = conversation;
+        this._header();
+      }
       if (!this.thread.running && !this.syncing) {
         this.thread.load(messages);
         this.draw();

@@ -63,15 +63,18 @@ export class Sidebar {
 
   /** (Re)load the first page, or the next one with `more`. */
   async load(more = false) {
+    // Only the latest load is drawn: an earlier one answered late holds an older list.
+    const mine = (this.loads = (this.loads || 0) + 1);
     let page;
     try {
       page = await this.app.api.conversations({
         q: this.query, archived: this.archived, cursor: more ? this.cursor : null,
       });
     } catch (err) {
-      this.app.notify(errorWords(err.code, err.message));
+      if (mine === this.loads) this.app.notify(errorWords(err.code, err.message));
       return;
     }
+    if (mine !== this.loads) return;
     this.items = more ? [...this.items, ...page.items] : page.items;
     this.cursor = page.next_cursor;
     if (this.items.some((c) => "archived" in c)) this.supportsArchive = true;
