@@ -36,6 +36,7 @@ from bench.servers import (
     HOST,
     ROOT,
     Server,
+    bench_env,
     loop_and_http,
     mcp_server,
     model_server,
@@ -443,15 +444,12 @@ def _profile(
     for route in routes:
         name = route.name.replace("/", "_").replace(" ", "").replace("?", "_").strip("_")
         for server in servers:
-            spec = loadgen.LoadSpec(
-                host=HOST,
-                port=server.port,
-                method=route.method,
-                path=route.path,
-                body=route.body,
+            spec = rest.load_spec(
+                route,
+                server,
                 token=seeded.token,
                 connections=run.args.connections,
-                duration_s=run.duration_s,
+                seconds=run.duration_s,
             )
             _say(f"profiling {server.name} on {route.name}")
             collapsed = record(
@@ -542,21 +540,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if run.load_cpu is not None:  # the bench's own clients share the load generator's CPU
             os.sched_setaffinity(0, {run.load_cpu})
         model_url = stack.enter_context(model_server(cpu=run.load_cpu, logdir=workdir))
-        env = {
-            "FACEPLATE_DATABASE_URL": db.url,
-            "FACEPLATE_DATA_DIR": str(data_dir),
-            "FACEPLATE_AUTH": "dev",
-            "FACEPLATE_LLM": "openai",
-            "FACEPLATE_LLM_BASE_URL": model_url,
-            "FACEPLATE_LLM_API_KEY": "bench",
-            "FACEPLATE_LLM_MODEL": "bench",
-            # One user drives all the load: its per-user limits are set far past what it sends,
-            # so the limiters run (and cost what they cost) without refusing anything.
-            "FACEPLATE_LIMIT_REQUESTS_PER_MINUTE": "1000000000",
-            "FACEPLATE_LIMIT_SOCKETS_PER_USER": "1000000",
-            "FACEPLATE_LIMIT_TURNS_PER_USER": "1000000",
-            "FACEPLATE_LIMIT_TURNS_PER_MINUTE": "1000000",
-        }
+        env = bench_env(db.url, data_dir, model_url)
         ws_parts = run.parts & {"ws", "writes", "idle"}
         apps = {"service": args.service_app}
         if "rest" in run.parts:

@@ -37,7 +37,7 @@ import msgspec
 from bench import pg
 from bench.loadgen import percentile
 from bench.seed import Seeded, create_conversations, seed
-from bench.servers import HOST, Server, model_server, uvicorn_server
+from bench.servers import HOST, Server, bench_env, model_server, uvicorn_server
 from bench.ws import _ENC, _open, _read_turn, _Turn, ask
 from faceplate.secrets import load_or_create_key
 
@@ -171,19 +171,7 @@ async def counts(
 @contextmanager
 def _instances(db_url: str, data_dir: Path, model_url: str, logdir: Path) -> Iterator[list[Server]]:
     """Instances A and B of the service, and P: the same app with the previous fan-out."""
-    env = {
-        "FACEPLATE_DATABASE_URL": db_url,
-        "FACEPLATE_DATA_DIR": str(data_dir),
-        "FACEPLATE_AUTH": "dev",
-        "FACEPLATE_LLM": "openai",
-        "FACEPLATE_LLM_BASE_URL": model_url,
-        "FACEPLATE_LLM_API_KEY": "bench",
-        "FACEPLATE_LLM_MODEL": "bench",
-        "FACEPLATE_LIMIT_REQUESTS_PER_MINUTE": "1000000000",
-        "FACEPLATE_LIMIT_SOCKETS_PER_USER": "1000000",
-        "FACEPLATE_LIMIT_TURNS_PER_USER": "1000000",
-        "FACEPLATE_LIMIT_TURNS_PER_MINUTE": "1000000",
-    }
+    env = bench_env(db_url, data_dir, model_url)
     with ExitStack() as stack:
         servers = [
             stack.enter_context(

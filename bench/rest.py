@@ -93,6 +93,22 @@ def routes(seeded: Seeded) -> list[Route]:
     ]
 
 
+def load_spec(
+    route: Route, server: Server, *, token: str, connections: int, seconds: float
+) -> LoadSpec:
+    """The load of one run: `route` on `server` for `seconds`."""
+    return LoadSpec(
+        host=HOST,
+        port=server.port,
+        method=route.method,
+        path=route.path,
+        body=route.body,
+        token=token,
+        connections=connections,
+        duration_s=seconds,
+    )
+
+
 def _json(answer: httpx.Response) -> object:
     try:
         return json.loads(answer.content)
@@ -169,16 +185,7 @@ def measure(
     `servers` holds SERVICE and FLOOR, and LOGGED when the access log is measured too."""
 
     def spec(route: Route, server: Server, seconds: float) -> LoadSpec:
-        return LoadSpec(
-            host=HOST,
-            port=server.port,
-            method=route.method,
-            path=route.path,
-            body=route.body,
-            token=token,
-            connections=connections,
-            duration_s=seconds,
-        )
+        return load_spec(route, server, token=token, connections=connections, seconds=seconds)
 
     order = [name for name in (SERVICE, LOGGED, FLOOR) if name in servers]
     if warmup_s > 0:

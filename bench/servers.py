@@ -150,6 +150,25 @@ def tree_cpu_s(pid: int) -> dict[int, float]:
     return used
 
 
+def bench_env(db_url: str, data_dir: Path, model_url: str) -> dict[str, str]:
+    """The service's settings in every bench: dev sign-in, the scripted model, and the one
+    bench user's limits set far past what it sends, so that the limiters run (and cost what they
+    cost) without refusing anything."""
+    return {
+        "FACEPLATE_DATABASE_URL": db_url,
+        "FACEPLATE_DATA_DIR": str(data_dir),
+        "FACEPLATE_AUTH": "dev",
+        "FACEPLATE_LLM": "openai",
+        "FACEPLATE_LLM_BASE_URL": model_url,
+        "FACEPLATE_LLM_API_KEY": "bench",
+        "FACEPLATE_LLM_MODEL": "bench",
+        "FACEPLATE_LIMIT_REQUESTS_PER_MINUTE": "1000000000",
+        "FACEPLATE_LIMIT_SOCKETS_PER_USER": "1000000",
+        "FACEPLATE_LIMIT_TURNS_PER_USER": "1000000",
+        "FACEPLATE_LIMIT_TURNS_PER_MINUTE": "1000000",
+    }
+
+
 def application_name(server: str) -> str:
     return f"bench-{server}"
 

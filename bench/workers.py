@@ -20,8 +20,8 @@ import psycopg
 
 from bench.loadgen import LoadResult, LoadSpec, run_load
 from bench.pgcpu import PgCpu
-from bench.rest import Route, compare_responses
-from bench.servers import HOST, Server, serve_server
+from bench.rest import Route, compare_responses, load_spec
+from bench.servers import Server, serve_server
 
 WORKERS: Final = (1, 2)
 ACCESS_LOG: Final = "on (`faceplate serve`'s default, to a file)"
@@ -196,16 +196,7 @@ def measure(
     reversed every other round, after a warm-up of each route on each."""
 
     def spec(route: Route, server: Server, seconds: float) -> LoadSpec:
-        return LoadSpec(
-            host=HOST,
-            port=server.port,
-            method=route.method,
-            path=route.path,
-            body=route.body,
-            token=token,
-            connections=connections,
-            duration_s=seconds,
-        )
+        return load_spec(route, server, token=token, connections=connections, seconds=seconds)
 
     order = sorted(servers)
     if warmup_s > 0:
