@@ -434,31 +434,12 @@ class TurnRunner:
         self._watch.tool_result(step.outcome(result), result.duration_ms / 1000)
 
     async def _store_results(self, results: list[ToolResult]) -> Message:
-        stored = await self._store("tool", "", tool_results=results)
+        async with self._db.connection() as conn:
+            stored = await self._insert(conn, "tool", "", tool_results=results)
         self.channel.message(stored)
         return stored
 
     # --- helpers --------------------------------------------------------------------------------
-
-    async def _store(
-        self,
-        role: Role,
-        content: str,
-        *,
-        tool_results: list[ToolResult] | None = None,
-        title_if_untitled: str | None = None,
-        parent: UUID | msgspec.UnsetType | None = msgspec.UNSET,
-    ) -> Message:
-        """Store a message under `parent` (UNSET: under the active leaf, the turn's last)."""
-        async with self._db.connection() as conn:
-            return await self._insert(
-                conn,
-                role,
-                content,
-                tool_results=tool_results,
-                title_if_untitled=title_if_untitled,
-                parent=parent,
-            )
 
     async def _insert(
         self,
@@ -470,7 +451,8 @@ class TurnRunner:
         title_if_untitled: str | None = None,
         parent: UUID | msgspec.UnsetType | None = msgspec.UNSET,
     ) -> Message:
-        """`_store` on a connection the caller holds."""
+        """Store a message of the turn under `parent` (UNSET: under the active leaf, the turn's
+        last), on a connection the caller holds."""
         stored = await q.create_message(
             conn,
             user_id=self._user.id,
