@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from faceplate.logs import AccessHandler
@@ -26,9 +28,10 @@ class AccessLog:
             return
         log = self._log
 
-        async def logged(message: Message) -> None:
+        def logged(message: Message) -> Awaitable[None]:
+            # A plain function handing back send's awaitable: no coroutine more per message.
             if message["type"] == "http.response.start":
                 log.request(scope, message["status"])
-            await send(message)
+            return send(message)
 
         await self._app(scope, receive, logged)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -40,7 +41,24 @@ class Measured:
         if metrics is None:
             await self._app(scope, receive, send)
         elif kind == "http":
-            await self._http(metrics, scope, receive, send)
+            # Inline rather than a coroutine of its own, and `sending` a plain function handing
+            # back send's awaitable: no frame more per request or per message than needed.
+            started = time.perf_counter()
+            status = 0
+
+            def sending(message: Message) -> Awaitable[None]:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                return send(message)
+
+            try:
+                await self._app(scope, receive, sending)
+            finally:
+                if status:
+                    route = scope.get("route")
+                    template = getattr(route, "path", None) or UNMATCHED
+                    metrics.http(scope["method"], template, status, time.perf_counter() - started)
         else:
             # Counted from the upgrade to the handler's return: every socket is accepted
             # (CONTRACT §10), and its frames pass with no wrapper in between.
@@ -49,21 +67,3 @@ class Measured:
                 await self._app(scope, receive, send)
             finally:
                 metrics.socket_closed()
-
-    async def _http(self, metrics: Metrics, scope: Scope, receive: Receive, send: Send) -> None:
-        started = time.perf_counter()
-        status = 0
-
-        async def sending(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self._app(scope, receive, sending)
-        finally:
-            if status:
-                route = scope.get("route")
-                template = getattr(route, "path", None) or UNMATCHED
-                metrics.http(scope["method"], template, status, time.perf_counter() - started)
