@@ -42,6 +42,9 @@ _log = logging.getLogger(__name__)
 
 JOIN_TIMEOUT_S: Final = 3.0
 """How long a joining socket waits for the owner's snapshot before it is told to reconnect."""
+JOIN_RESEND_S: Final = 0.75
+"""How often the ask is sent again meanwhile: one sent while either side's listener reconnects
+is lost (NOTIFY keeps nothing for a channel nobody listens on); a second answer is ignored."""
 _CLOSE_AFTER_S: Final = 5.0
 _INTERRUPTED: Final = f.TurnError(
     code="interrupted", message="the instance running the turn stopped; it was ended"
@@ -121,12 +124,16 @@ class ClusterFanout:
                 idle = f.encode(f.ReadyFrame(conversation_id=conversation_id, turn=None))
                 self._admit(conversation_id, join, None, 0, [idle])
                 return
-            join.answer = asyncio.get_running_loop().create_future()
-            header = m.Join(conversation_id, join.request, self.instance_id)
-            self._send(running, m.encode(header))
+            answer = join.answer = asyncio.get_running_loop().create_future()
+            ask = m.encode(m.Join(conversation_id, join.request, self.instance_id))
             try:
                 async with asyncio.timeout(JOIN_TIMEOUT_S):
-                    snap, frames = await join.answer
+                    while not answer.done():
+                        if outbox.code is not None:
+                            return  # closed meanwhile (this instance's listener was lost)
+                        self._send(running, ask)
+                        await asyncio.wait((answer,), timeout=JOIN_RESEND_S)
+                    snap, frames = answer.result()
             except TimeoutError:
                 _log.warning(
                     "no snapshot of conversation %s from %s in time", conversation_id, running

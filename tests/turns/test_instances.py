@@ -12,6 +12,8 @@ from starlette.testclient import TestClient, WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
 from faceplate.app import create_app
+from faceplate.relay import messages as m
+from faceplate.relay.fanout import ClusterFanout
 from faceplate.turns.frames import CloseCode
 from tests.support.app import bearer, dev_settings, dev_token
 from tests.support.scripted_llm import ScriptedLLM
@@ -105,6 +107,43 @@ def test_joining_from_another_instance_mid_turn_catches_up_without_gap(
     assert [f["seq"] for f in rest] == list(range(turn["seq"] + 1, rest[-1]["seq"] + 1))
     assert catch_up["delta"] + text_of(rest) == "".join(CHUNKS)
     assert rest == [f for f in seen_a if f.get("seq", 0) > turn["seq"]]
+
+
+def test_a_join_lost_on_its_way_to_the_owner_is_asked_again(
+    pair: tuple[TestClient, TestClient, dict[str, str]], llm: ScriptedLLM
+) -> None:
+    """A NOTIFY sent while the owner's listener reconnects reaches nobody: the joining instance
+    asks again, rather than leaving the socket to time out with 1013."""
+    a, b, alice = pair
+    llm.reply_text(CHUNKS, delay_s=0.05)
+    conversation = new_conversation(a, alice)
+    owner = state_of(a).turns.fanout
+    assert isinstance(owner, ClusterFanout)
+    handle = owner._handle
+    lost: list[m.Join] = []
+
+    def losing_the_first_join(sender: str, message: str) -> None:
+        header, _ = m.decode(message)
+        if isinstance(header, m.Join) and not lost:
+            lost.append(header)
+            return
+        handle(sender, message)
+
+    owner._handle = losing_the_first_join  # type: ignore[method-assign]
+    with connect(a, conversation, alice) as on_a:
+        _ready(on_a)
+        on_a.send_json({"type": "user_message", "content": "talk"})
+        deltas(on_a, 3)
+        with connect(b, conversation, alice) as on_b:
+            ready = _ready(on_b)
+            turn = ready["turn"]
+            assert turn is not None
+            catch_up = receive(on_b)
+            rest = until(on_b, "turn_end")
+        until(on_a, "turn_end")
+    assert len(lost) == 1 and lost[0].conversation_id == UUID(conversation)
+    assert [f["seq"] for f in rest] == list(range(turn["seq"] + 1, rest[-1]["seq"] + 1))
+    assert catch_up["delta"] + text_of(rest) == "".join(CHUNKS)
 
 
 def test_a_message_on_another_instance_while_a_turn_runs_is_refused(
