@@ -91,14 +91,24 @@ def test_joining_from_another_instance_mid_turn_catches_up_without_gap(
 ) -> None:
     a, b, alice = pair
     llm.reply_text(CHUNKS, delay_s=0.02)
+    seq, rest, seen_a = _join_mid_turn(a, b, alice)
+    assert rest == [f for f in seen_a if f.get("seq", 0) > seq]
+
+
+def _join_mid_turn(
+    a: TestClient, b: TestClient, alice: dict[str, str]
+) -> tuple[int, list[Frame], list[Frame]]:
+    """A turn started on A, joined from B after its third delta and read to its end on both:
+    B's catch-up carries the snapshot's seq, the frames after it follow without a gap, and
+    catch-up and frames make the model's whole text. The snapshot's seq, B's frames after the
+    catch-up, and A's frames."""
     conversation = new_conversation(a, alice)
     with connect(a, conversation, alice) as on_a:
         _ready(on_a)
         on_a.send_json({"type": "user_message", "content": "talk"})
         deltas(on_a, 3)
         with connect(b, conversation, alice) as on_b:
-            ready = _ready(on_b)
-            turn = ready["turn"]
+            turn = _ready(on_b)["turn"]
             assert turn is not None and turn["seq"] >= 3
             catch_up = receive(on_b)
             assert catch_up["type"] == "text_delta" and catch_up["seq"] == turn["seq"]
@@ -106,7 +116,7 @@ def test_joining_from_another_instance_mid_turn_catches_up_without_gap(
         seen_a = until(on_a, "turn_end")
     assert [f["seq"] for f in rest] == list(range(turn["seq"] + 1, rest[-1]["seq"] + 1))
     assert catch_up["delta"] + text_of(rest) == "".join(CHUNKS)
-    assert rest == [f for f in seen_a if f.get("seq", 0) > turn["seq"]]
+    return int(turn["seq"]), rest, seen_a
 
 
 def test_a_join_lost_on_its_way_to_the_owner_is_asked_again(
@@ -116,7 +126,6 @@ def test_a_join_lost_on_its_way_to_the_owner_is_asked_again(
     asks again, rather than leaving the socket to time out with 1013."""
     a, b, alice = pair
     llm.reply_text(CHUNKS, delay_s=0.05)
-    conversation = new_conversation(a, alice)
     owner = state_of(a).turns.fanout
     assert isinstance(owner, ClusterFanout)
     handle = owner._handle
@@ -130,20 +139,8 @@ def test_a_join_lost_on_its_way_to_the_owner_is_asked_again(
         handle(sender, message)
 
     owner._handle = losing_the_first_join  # type: ignore[method-assign]
-    with connect(a, conversation, alice) as on_a:
-        _ready(on_a)
-        on_a.send_json({"type": "user_message", "content": "talk"})
-        deltas(on_a, 3)
-        with connect(b, conversation, alice) as on_b:
-            ready = _ready(on_b)
-            turn = ready["turn"]
-            assert turn is not None
-            catch_up = receive(on_b)
-            rest = until(on_b, "turn_end")
-        until(on_a, "turn_end")
-    assert len(lost) == 1 and lost[0].conversation_id == UUID(conversation)
-    assert [f["seq"] for f in rest] == list(range(turn["seq"] + 1, rest[-1]["seq"] + 1))
-    assert catch_up["delta"] + text_of(rest) == "".join(CHUNKS)
+    _join_mid_turn(a, b, alice)
+    assert len(lost) == 1
 
 
 def test_a_message_on_another_instance_while_a_turn_runs_is_refused(
